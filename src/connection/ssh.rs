@@ -1,0 +1,159 @@
+use std::path::Path;
+use std::process::Stdio;
+
+use openssh::Session;
+use tokio::io::AsyncWriteExt;
+
+use super::{ConnError, ExecOutput, Target};
+
+pub struct SshConnection {
+    session: Session,
+}
+
+impl SshConnection {
+    pub async fn open(target: &Target, control_dir: &Path) -> Result<SshConnection, ConnError> {
+        let socket = control_dir.join(socket_name(&target.name));
+        let _ = std::fs::remove_file(&socket);
+        let log = control_dir.join(format!("{}.log", socket_name(&target.name)));
+        let argv = master_argv(target, &socket, &log);
+        let out = tokio::process::Command::new("ssh")
+            .args(&argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(false)
+            .output()
+            .await
+            .map_err(|source| ConnError::Spawn {
+                what: "ssh".into(),
+                source,
+            })?;
+        if !out.status.success() {
+            let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if let Ok(log_text) = std::fs::read_to_string(&log) {
+                if !log_text.trim().is_empty() {
+                    msg = format!("{msg}\n{}", log_text.trim());
+                }
+            }
+            if msg.is_empty() {
+                msg = format!("ssh exited with {}", out.status);
+            }
+            let _ = std::fs::remove_file(&log);
+            return Err(ConnError::Unreachable(format!(
+                "Failed to connect to the host via ssh: {msg}"
+            )));
+        }
+        let session = Session::resume_mux(socket.into_boxed_path(), Some(log.into_boxed_path()));
+        Ok(SshConnection { session })
+    }
+
+    pub async fn exec(&self, argv: &[String], input: &[u8]) -> Result<ExecOutput, ConnError> {
+        let mut cmd = self.session.raw_command(&argv[0]);
+        for a in &argv[1..] {
+            // raw_command passes words as they are; quote for the remote shell.
+            cmd.raw_arg(quote_word(a));
+        }
+        cmd.stdin(openssh::Stdio::piped())
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(lost)?;
+        let mut stdin = child.stdin().take().expect("piped stdin");
+        let write = async {
+            let r = stdin.write_all(input).await;
+            let _ = stdin.shutdown().await;
+            drop(stdin);
+            r
+        };
+        let (w, out) = futures::join!(write, child.wait_with_output());
+        let out = out.map_err(lost)?;
+        if let Err(e) = w {
+            if out.status.code().is_none() {
+                return Err(ConnError::Lost(e.to_string()));
+            }
+        }
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            status: out.status.code(),
+        })
+    }
+
+    pub async fn close(self) {
+        let _ = self.session.close().await;
+    }
+}
+
+fn lost(e: openssh::Error) -> ConnError {
+    ConnError::Lost(e.to_string())
+}
+
+/// Socket names are short and safe whatever the host name is.
+fn socket_name(host: &str) -> String {
+    let clean: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(40)
+        .collect();
+    format!("{clean}-{:x}", fxhash(host))
+}
+
+fn fxhash(s: &str) -> u32 {
+    s.bytes().fold(0x811c9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x01000193)
+    })
+}
+
+fn master_argv(t: &Target, socket: &Path, log: &Path) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "-M".into(),
+        "-N".into(),
+        "-f".into(),
+        "-S".into(),
+        socket.display().to_string(),
+        "-E".into(),
+        log.display().to_string(),
+        "-o".into(),
+        "ControlPersist=yes".into(),
+        "-o".into(),
+        "BatchMode=yes".into(),
+        "-o".into(),
+        format!("ConnectTimeout={}", t.timeout),
+        "-o".into(),
+        "ServerAliveInterval=5".into(),
+        "-o".into(),
+        "ServerAliveCountMax=3".into(),
+    ];
+    // User arguments come before our defaults for host keys: ssh keeps the first
+    // value it sees for an option, so `-o StrictHostKeyChecking=no` from the user wins.
+    a.extend(t.ssh_args.iter().cloned());
+    a.extend(["-o".into(), "StrictHostKeyChecking=yes".into()]);
+    if let Some(p) = t.port {
+        a.extend(["-p".into(), p.to_string()]);
+    }
+    if let Some(u) = &t.user {
+        a.extend(["-l".into(), u.clone()]);
+    }
+    if let Some(k) = &t.key_file {
+        a.extend([
+            "-i".into(),
+            k.display().to_string(),
+            "-o".into(),
+            "IdentitiesOnly=yes".into(),
+        ]);
+    }
+    a.push("--".into());
+    a.push(t.address.clone());
+    a
+}
+
+/// POSIX single-quoting for one word on the remote command line.
+fn quote_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.=:@%+".contains(&b))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}

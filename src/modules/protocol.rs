@@ -1,0 +1,165 @@
+//! The wire between the controller and a host: one shell program per task
+//! (all its loop items), results back as records on stdout.
+
+use serde_json::Value;
+
+use super::outcome::{Diff, Raw};
+use super::sh;
+
+const PRELUDE: &str = include_str!("prelude.sh");
+
+/// Settings that hold for a whole program.
+#[derive(Debug, Clone, Default)]
+pub struct ProgramOptions<'a> {
+    pub check: bool,
+    pub diff: bool,
+    /// `environment:` of the task, exported before the bodies run.
+    pub env: &'a [(String, String)],
+}
+
+/// Joins module bodies (one per loop item) into one program.
+pub fn program(bodies: &[String], opts: &ProgramOptions) -> Vec<u8> {
+    let mut p =
+        String::with_capacity(PRELUDE.len() + bodies.iter().map(String::len).sum::<usize>() + 256);
+    p.push_str(PRELUDE);
+    p.push_str(if opts.check {
+        "CP_CHECK=1\n"
+    } else {
+        "CP_CHECK=0\n"
+    });
+    p.push_str(if opts.diff {
+        "CP_DIFF=1\n"
+    } else {
+        "CP_DIFF=0\n"
+    });
+    for (k, v) in opts.env {
+        if valid_name(k) {
+            p.push_str(&format!("export {k}={}\n", sh::quote(v)));
+        }
+    }
+    for (i, body) in bodies.iter().enumerate() {
+        p.push_str(&format!("cp_rec item {i}\n(\n"));
+        p.push_str(body);
+        if !body.ends_with('\n') {
+            p.push('\n');
+        }
+        p.push_str(") 2>\"$CP_TMP/stderr\" </dev/null\ncp_rec status $?\ncp_recf stderr \"$CP_TMP/stderr\"\n");
+    }
+    p.into_bytes()
+}
+
+fn valid_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Splits a program's stdout into one [`Raw`] per item, in order. Bytes
+/// outside records (a profile script that prints, say) are ignored.
+pub fn parse(stdout: &[u8]) -> Vec<Raw> {
+    let mut items: Vec<Raw> = Vec::new();
+    let mut rest = stdout;
+    while let Some(start) = rest.iter().position(|&b| b == 0x1e) {
+        rest = &rest[start + 1..];
+        let Some(k_end) = rest.iter().position(|&b| b == 0) else {
+            break;
+        };
+        let key = String::from_utf8_lossy(&rest[..k_end]).into_owned();
+        rest = &rest[k_end + 1..];
+        let Some(v_end) = rest.iter().position(|&b| b == 0) else {
+            break;
+        };
+        let value = String::from_utf8_lossy(&rest[..v_end]).into_owned();
+        rest = &rest[v_end + 1..];
+        if key == "item" {
+            items.push(Raw::default());
+            continue;
+        }
+        // A record before any item (the prelude failing) is the first item's.
+        if items.is_empty() {
+            items.push(Raw::default());
+        }
+        let raw = items.last_mut().expect("one item at least");
+        apply(raw, &key, value);
+    }
+    items
+}
+
+fn apply(raw: &mut Raw, key: &str, value: String) {
+    match key {
+        "changed" => raw.changed = true,
+        "failed" => raw.failed = Some(value),
+        "skipped" => raw.skipped = Some(value),
+        "msg" => raw.msg = Some(value),
+        "status" => raw.status = value.trim().parse().ok(),
+        "stderr" => raw.stderr = value,
+        "diff.path" => raw.diffs.push(Diff {
+            path: value,
+            ..Diff::default()
+        }),
+        "diff.before" => {
+            if let Some(d) = raw.diffs.last_mut() {
+                d.before = value;
+            }
+        }
+        "diff.after" => {
+            if let Some(d) = raw.diffs.last_mut() {
+                d.after = value;
+            }
+        }
+        _ => {
+            if let Some(name) = key.strip_prefix("retj.") {
+                let v = serde_json::from_str(&value).unwrap_or(Value::String(value));
+                raw.ret.insert(name.to_string(), v);
+            } else if let Some(name) = key.strip_prefix("ret.") {
+                raw.ret.insert(name.to_string(), Value::String(value));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_split_into_items() {
+        let out =
+            b"noise\x1eitem\x000\x00\x1echanged\x001\x00\x1eret.rc\x000\x00\x1estatus\x000\x00\
+\x1eitem\x001\x00\x1efailed\x00boom\x00\x1estatus\x001\x00";
+        let items = parse(out);
+        assert_eq!(items.len(), 2);
+        assert!(items[0].changed);
+        assert_eq!(items[0].get("rc"), Some("0"));
+        assert_eq!(items[1].failed.as_deref(), Some("boom"));
+        assert_eq!(items[1].status, Some(1));
+    }
+
+    #[test]
+    fn truncated_output_keeps_complete_records() {
+        let items = parse(b"\x1eitem\x000\x00\x1echanged\x001\x00\x1emsg\x00half");
+        assert_eq!(items.len(), 1);
+        assert!(items[0].changed);
+        assert_eq!(items[0].msg, None);
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        let env = vec![
+            ("GOOD".to_string(), "a b".to_string()),
+            ("bad;rm".to_string(), "x".to_string()),
+        ];
+        let p = String::from_utf8(program(
+            &["true".into()],
+            &ProgramOptions {
+                env: &env,
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+        assert!(p.contains("export GOOD='a b'"));
+        assert!(!p.contains("bad;rm"));
+    }
+}

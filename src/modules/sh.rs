@@ -1,0 +1,49 @@
+//! Building shell text safely.
+
+/// POSIX single-quoting: the result is one word whatever `s` holds.
+pub fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.=:@%+,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Shell text that writes `data` into the file named by the shell word `dest`.
+/// Base64 inside a quoted here-document: no byte of the data is interpreted.
+pub fn write_file(dest: &str, data: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 + 64);
+    out.push_str("cp_b64 ");
+    out.push_str(dest);
+    out.push_str(" <<'CP_B64_END'\n");
+    for chunk in encoded.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ascii"));
+        out.push('\n');
+    }
+    out.push_str("CP_B64_END\n");
+    out
+}
+
+/// Splits a command line like a POSIX shell would (for `k=v` strings and `command:`).
+pub fn split(s: &str) -> Option<Vec<String>> {
+    shlex::split(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_makes_one_word() {
+        assert_eq!(quote("abc"), "abc");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+}
