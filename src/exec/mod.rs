@@ -1,5 +1,7 @@
 //! Runs plays: hosts in parallel, tasks in order, a recap at the end (being written).
 
+pub mod adhoc;
+
 use crate::cli::RunArgs;
 use crate::output::Printer;
 
