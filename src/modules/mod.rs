@@ -22,6 +22,12 @@ mod file;
 mod set_fact;
 mod shell;
 
+// Core modules (files, text, waiting): one line each.
+
+// System modules (packages, services, mounts, users, keys): one line each.
+
+// Container and load-balancer modules: one line each.
+
 pub use args::{Args, to_bool};
 pub use outcome::{Diff, Outcome, Raw};
 pub use spec::{Arg, FreeForm, Kind, Spec};
@@ -124,6 +130,12 @@ pub static ALL: &[&dyn Module] = &[
     &file::File,
     &set_fact::SetFact,
     &shell::Shell,
+    // Core modules:
+
+    // System modules:
+
+    // Container and load-balancer modules:
+
 ];
 
 /// The module a task names, with or without a collection prefix
