@@ -135,7 +135,6 @@ pub static ALL: &[&dyn Module] = &[
     // System modules:
 
     // Container and load-balancer modules:
-
 ];
 
 /// The module a task names, with or without a collection prefix
@@ -246,7 +245,7 @@ fn unknown_arg(module: &dyn Module, spec: &Spec, k: &str) -> String {
 fn split_kv(s: &str, known: impl Fn(&str) -> Option<&'static str>) -> (Map<String, Value>, String) {
     let mut params = Map::new();
     let mut rest = Vec::new();
-    for word in s.split(' ') {
+    for word in template_aware_words(s) {
         if let Some((k, v)) = word.split_once('=') {
             if let Some(name) = known(k) {
                 let v = v.trim_matches(|c| c == '"' || c == '\'');
@@ -257,6 +256,43 @@ fn split_kv(s: &str, known: impl Fn(&str) -> Option<&'static str>) -> (Map<Strin
         rest.push(word);
     }
     (params, rest.join(" ").trim().to_string())
+}
+
+/// Splits on spaces, but never inside quotes or a `{{ ... }}` expression, so
+/// `creates={{ dir }}/x` stays one word.
+fn template_aware_words(s: &str) -> Vec<&str> {
+    let bytes = s.as_bytes();
+    let mut words = Vec::new();
+    let (mut start, mut depth, mut quote) = (0usize, 0usize, None::<u8>);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'{') if bytes.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            (None, b'}') if depth > 0 && bytes.get(i + 1) == Some(&b'}') => {
+                depth -= 1;
+                i += 1;
+            }
+            (None, b' ') if depth == 0 => {
+                if i > start {
+                    words.push(&s[start..i]);
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < s.len() {
+        words.push(&s[start..]);
+    }
+    words
 }
 
 #[cfg(test)]
@@ -292,5 +328,12 @@ mod tests {
         .unwrap();
         assert_eq!(m["_raw_params"], "ls -l /tmp");
         assert_eq!(m["creates"], "/etc/x");
+        let m = normalize(
+            lookup("command").unwrap(),
+            &json!("touch {{ d }}/m creates={{ d }}/m"),
+        )
+        .unwrap();
+        assert_eq!(m["_raw_params"], "touch {{ d }}/m");
+        assert_eq!(m["creates"], "{{ d }}/m");
     }
 }

@@ -100,7 +100,7 @@ impl Raw {
             ret.insert("skip_reason".into(), Value::String(reason));
         }
         Outcome {
-            changed: self.changed && !failed,
+            changed: self.changed,
             failed,
             skipped,
             msg,

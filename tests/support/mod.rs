@@ -1,11 +1,14 @@
 //! Shared test helpers: real sshd servers on loopback, and module runs on them.
 #![allow(dead_code)]
 
+pub mod playbook;
 pub mod sshd;
 
 use condaplay::connection::{Connection, ConnectionKind, Target};
 use condaplay::exec::adhoc::{AdhocOptions, run_module};
 use condaplay::modules::Outcome;
+#[allow(unused_imports)]
+pub use playbook::{Recap, Run, Test};
 pub use sshd::Sshd;
 
 /// A connection to a loopback sshd, through the same code the engine uses.

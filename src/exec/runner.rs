@@ -1,0 +1,1412 @@
+//! The linear strategy: every task runs on all hosts of the batch (in
+//! parallel, up to `forks`) before the next task starts.
+//!
+//! A task on a set of hosts goes in three phases: plan (on the controller:
+//! variables, conditions, loops, templating, the module's shell body), run
+//! (one program per host over its ssh master, all hosts at once), finish
+//! (records to results, changed_when/failed_when, register, notify, output).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::OnceCell;
+
+use super::facts;
+use super::report::Report;
+use super::stats::{Stats, Status};
+use super::vars::{self, HostLayers, PlayVars};
+use crate::connection::{Become, ConnError, Connection, ConnectionKind, ExecOutput, Target};
+use crate::inventory::Inventory;
+use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
+use crate::playbook::{Action, Node, Play, Serial, Task};
+use crate::template::{Context, Templar};
+
+pub struct Options {
+    pub check: bool,
+    pub diff: bool,
+    pub verbose: u8,
+    pub forks: usize,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub start_at_task: Option<String>,
+    pub extra_vars: Map<String, Value>,
+    pub limit: Option<Vec<String>>,
+}
+
+struct HostState {
+    name: String,
+    inventory: Map<String, Value>,
+    facts: Option<Map<String, Value>>,
+    /// set_fact and register results: they outlive the play.
+    host_facts: Map<String, Value>,
+    stats: Stats,
+    unreachable: bool,
+    failed: bool,
+    /// Failed inside a block that has a rescue: counted only if not rescued.
+    pending_failure: bool,
+    ended: bool,
+    notified: Vec<String>,
+}
+
+type ConnCell = Arc<OnceCell<Result<Arc<Connection>, String>>>;
+
+/// Control flow out of a task list.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    EndPlay,
+}
+
+pub struct Runner<'a> {
+    inv: &'a Inventory,
+    pub report: Report<'a>,
+    templar: Templar,
+    opts: Options,
+    hosts: Vec<HostState>,
+    index: HashMap<String, usize>,
+    conns: Mutex<HashMap<String, ConnCell>>,
+    control_dir: tempfile::TempDir,
+    started: bool,
+    playbook_dir: PathBuf,
+}
+
+/// Per-host plan of one task.
+struct HostPlan {
+    host: usize,
+    vars: Map<String, Value>,
+    items: Vec<ItemPlan>,
+    bodies: Vec<String>,
+    delegate: Option<String>,
+    become_: Option<Become>,
+    env: Vec<(String, String)>,
+    check: bool,
+    diff: bool,
+    no_log: bool,
+    ignore_errors: bool,
+    skipped_all: bool,
+    error: Option<String>,
+}
+
+struct ItemPlan {
+    label: Option<String>,
+    item: Option<(String, Value)>,
+    args: Option<Args>,
+    state: ItemState,
+}
+
+enum ItemState {
+    Skipped,
+    Done(Outcome),
+    Remote(usize),
+    Error(String),
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        inv: &'a Inventory,
+        report: Report<'a>,
+        opts: Options,
+        playbook_dir: PathBuf,
+    ) -> std::io::Result<Runner<'a>> {
+        let mut hosts = Vec::new();
+        let mut index = HashMap::new();
+        for name in inv.hosts() {
+            index.insert(name.to_string(), hosts.len());
+            hosts.push(HostState {
+                name: name.to_string(),
+                inventory: inv.host_vars(name),
+                facts: None,
+                host_facts: Map::new(),
+                stats: Stats::default(),
+                unreachable: false,
+                failed: false,
+                pending_failure: false,
+                ended: false,
+                notified: Vec::new(),
+            });
+        }
+        // Socket paths must stay short: a private directory directly in /tmp.
+        let control_dir = tempfile::Builder::new().prefix("cp").tempdir_in("/tmp")?;
+        let started = opts.start_at_task.is_none();
+        Ok(Runner {
+            inv,
+            report,
+            templar: Templar::new(),
+            opts,
+            hosts,
+            index,
+            conns: Mutex::default(),
+            control_dir,
+            started,
+            playbook_dir,
+        })
+    }
+
+    /// The recap rows of hosts that took part.
+    pub fn stats(&self) -> Vec<(String, Stats)> {
+        self.hosts
+            .iter()
+            .filter(|h| h.stats != Stats::default() || h.unreachable)
+            .map(|h| (h.name.clone(), h.stats))
+            .collect()
+    }
+
+    pub fn failed_hosts(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|h| h.stats.failed > 0 || h.stats.unreachable > 0)
+            .map(|h| h.name.clone())
+            .collect()
+    }
+
+    pub async fn close(&self) {
+        let cells: Vec<ConnCell> = self.conns.lock().unwrap().drain().map(|(_, c)| c).collect();
+        for cell in cells {
+            if let Some(Ok(conn)) = cell.get() {
+                if let Ok(conn) = Arc::try_unwrap(conn.clone()) {
+                    conn.close().await;
+                }
+            }
+        }
+    }
+
+    pub async fn run_play(&mut self, play: &Play, vars_files: Map<String, Value>) {
+        self.report.play(&play.name);
+        let (selected, warnings) = match self.inv.select(&play.hosts) {
+            Ok(x) => x,
+            Err(e) => {
+                self.report.warn(&e.to_string());
+                return;
+            }
+        };
+        for w in warnings {
+            self.report.warn(&w);
+        }
+        let mut hosts: Vec<usize> = selected
+            .iter()
+            .filter(|h| self.opts.limit.as_ref().is_none_or(|l| l.contains(h)))
+            .filter_map(|h| self.index.get(h).copied())
+            .filter(|&i| !self.hosts[i].unreachable && !self.hosts[i].failed)
+            .collect();
+        match play.order.as_str() {
+            "reverse_inventory" => hosts.reverse(),
+            "sorted" => hosts.sort_by(|a, b| self.hosts[*a].name.cmp(&self.hosts[*b].name)),
+            "reverse_sorted" => hosts.sort_by(|a, b| self.hosts[*b].name.cmp(&self.hosts[*a].name)),
+            "shuffle" => {
+                use rand::seq::SliceRandom;
+                hosts.shuffle(&mut rand::thread_rng());
+            }
+            _ => {}
+        }
+        if hosts.is_empty() {
+            self.report.printer.line("skipping: no hosts matched");
+            return;
+        }
+        for &h in &hosts {
+            self.hosts[h].ended = false;
+        }
+        let pv = PlayVars::new(play, vars_files);
+        let all_names: Vec<Value> = hosts
+            .iter()
+            .map(|&h| Value::String(self.hosts[h].name.clone()))
+            .collect();
+        for batch in batches(&hosts, &play.serial) {
+            let batch_names: Vec<Value> = batch
+                .iter()
+                .map(|&h| Value::String(self.hosts[h].name.clone()))
+                .collect();
+            let play_ctx = PlayCtx {
+                play,
+                pv: &pv,
+                all: &all_names,
+                batch: &batch_names,
+            };
+            if play.gather_facts {
+                let need: Vec<usize> = batch
+                    .iter()
+                    .copied()
+                    .filter(|&h| self.hosts[h].facts.is_none())
+                    .collect();
+                if !need.is_empty() {
+                    self.gather_facts(&need, &play_ctx).await;
+                }
+            }
+            let mut flow = Flow::Continue;
+            for section in &play.sections {
+                if flow == Flow::EndPlay {
+                    break;
+                }
+                flow = self.run_nodes(section, &batch, &play_ctx, false).await;
+                if flow == Flow::Continue && self.abort_batch(play, &batch) {
+                    flow = Flow::EndPlay;
+                }
+                self.flush_handlers(&batch, &play_ctx).await;
+            }
+            if flow == Flow::EndPlay || self.abort_batch(play, &batch) {
+                if self.hosts_left(&batch) == 0
+                    || play.any_errors_fatal
+                    || play.max_fail_percentage.is_some()
+                {
+                    self.report.printer.line("\nNO MORE HOSTS LEFT *************************************************************");
+                }
+                break;
+            }
+        }
+    }
+
+    fn hosts_left(&self, batch: &[usize]) -> usize {
+        batch
+            .iter()
+            .filter(|&&h| !self.hosts[h].failed && !self.hosts[h].unreachable)
+            .count()
+    }
+
+    /// Whether the play stops after this batch: any_errors_fatal, a failure
+    /// percentage above max_fail_percentage, or a batch that failed whole.
+    fn abort_batch(&self, play: &Play, batch: &[usize]) -> bool {
+        let failed = batch
+            .iter()
+            .filter(|&&h| self.hosts[h].failed || self.hosts[h].unreachable)
+            .count();
+        if failed == 0 {
+            return false;
+        }
+        if play.any_errors_fatal {
+            return true;
+        }
+        match play.max_fail_percentage {
+            Some(pct) => (failed as f64) * 100.0 / (batch.len() as f64) > pct,
+            None => !play.serial.is_empty() && failed == batch.len(),
+        }
+    }
+
+    async fn gather_facts(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
+        self.report.task("Gathering Facts", "TASK");
+        let program = protocol::program(
+            &[facts::SCRIPT.to_string()],
+            &protocol::ProgramOptions::default(),
+        );
+        let mut jobs = Vec::new();
+        for &h in hosts {
+            let vars = self.vars_for(h, pc, None);
+            jobs.push((
+                h,
+                self.conn_cell(&self.hosts[h].name.clone()),
+                self.target_for(&self.hosts[h].name.clone(), &vars),
+            ));
+        }
+        let program = &program;
+        let ctl = self.control_dir.path().to_path_buf();
+        let ctl = &ctl;
+        let results: Vec<(usize, Result<ExecOutput, String>)> =
+            futures::stream::iter(jobs.into_iter().map(|(h, cell, target)| async move {
+                let r = match connect(&cell, target, ctl).await {
+                    Ok(conn) => conn.exec(program, None).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                (h, r)
+            }))
+            .buffered(self.opts.forks.max(1))
+            .collect()
+            .await;
+        for (h, r) in results {
+            match r.map(|out| protocol::parse(&out.stdout)) {
+                Ok(mut raws) if raws.first().is_some_and(|r| r.status == Some(0)) => {
+                    let raw = raws.remove(0);
+                    self.hosts[h].facts = Some(facts::from_records(&raw.ret));
+                    self.hosts[h].stats.count(Status::Ok, false);
+                    let name = self.hosts[h].name.clone();
+                    self.report.host_result(
+                        &name,
+                        Status::Ok,
+                        &json!({"changed": false}),
+                        &[],
+                        false,
+                        &[],
+                    );
+                }
+                Ok(raws) => {
+                    let msg = raws.first().map(|r| r.stderr.clone()).unwrap_or_default();
+                    self.fail_unreachable(h, &format!("could not gather facts: {msg}"));
+                }
+                Err(e) => self.fail_unreachable(h, &e),
+            }
+        }
+    }
+
+    fn fail_unreachable(&mut self, h: usize, msg: &str) {
+        let st = &mut self.hosts[h];
+        st.unreachable = true;
+        st.stats.count(Status::Unreachable, false);
+        let name = st.name.clone();
+        self.report.host_result(
+            &name,
+            Status::Unreachable,
+            &json!({"msg": msg, "unreachable": true, "changed": false}),
+            &[],
+            false,
+            &[],
+        );
+    }
+
+    fn run_nodes<'s>(
+        &'s mut self,
+        nodes: &'s [Node],
+        hosts: &'s [usize],
+        pc: &'s PlayCtx<'s>,
+        rescuable: bool,
+    ) -> futures::future::BoxFuture<'s, Flow> {
+        Box::pin(async move {
+            for node in nodes {
+                let flow = match node {
+                    Node::Task(t) => self.run_task(t, hosts, pc, rescuable, false).await,
+                    Node::Block(b) => {
+                        let entered: Vec<usize> = self.active(hosts);
+                        if entered.is_empty() {
+                            continue;
+                        }
+                        let has_rescue = !b.rescue.is_empty();
+                        let mut flow = self
+                            .run_nodes(&b.block, &entered, pc, rescuable || has_rescue)
+                            .await;
+                        let failed: Vec<usize> = entered
+                            .iter()
+                            .copied()
+                            .filter(|&h| self.hosts[h].failed && !self.hosts[h].unreachable)
+                            .collect();
+                        if has_rescue && !failed.is_empty() && flow == Flow::Continue {
+                            for &h in &failed {
+                                let st = &mut self.hosts[h];
+                                st.failed = false;
+                                st.pending_failure = false;
+                                st.stats.rescued += 1;
+                            }
+                            flow = self.run_nodes(&b.rescue, &failed, pc, rescuable).await;
+                        }
+                        if !b.always.is_empty() && flow == Flow::Continue {
+                            // `always` runs for hosts that failed in the block too.
+                            let still_failed: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|&h| self.hosts[h].failed)
+                                .collect();
+                            for &h in &still_failed {
+                                self.hosts[h].failed = false;
+                            }
+                            let always_hosts: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|&h| !self.hosts[h].unreachable && !self.hosts[h].ended)
+                                .collect();
+                            flow = self
+                                .run_nodes(&b.always, &always_hosts, pc, rescuable)
+                                .await;
+                            for &h in &still_failed {
+                                self.hosts[h].failed = true;
+                            }
+                        }
+                        if !rescuable {
+                            for &h in &entered {
+                                let st = &mut self.hosts[h];
+                                if st.pending_failure {
+                                    st.pending_failure = false;
+                                    st.stats.failed += 1;
+                                }
+                            }
+                        }
+                        flow
+                    }
+                };
+                if flow == Flow::EndPlay {
+                    return flow;
+                }
+                if self.active(hosts).is_empty() {
+                    return Flow::Continue;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    fn active(&self, hosts: &[usize]) -> Vec<usize> {
+        hosts
+            .iter()
+            .copied()
+            .filter(|&h| {
+                !self.hosts[h].failed && !self.hosts[h].unreachable && !self.hosts[h].ended
+            })
+            .collect()
+    }
+
+    fn selected_by_tags(&self, task: &Task) -> bool {
+        let tags = &task.common.tags;
+        let wanted = &self.opts.tags;
+        if self
+            .opts
+            .skip_tags
+            .iter()
+            .any(|s| tags.contains(s) || (s == "all"))
+        {
+            return false;
+        }
+        if tags.iter().any(|t| t == "never") && !wanted.iter().any(|w| tags.contains(w)) {
+            return false;
+        }
+        if wanted.is_empty() || wanted.iter().any(|w| w == "all") {
+            return true;
+        }
+        tags.iter().any(|t| t == "always" || wanted.contains(t))
+            || (wanted.iter().any(|w| w == "untagged") && tags.is_empty())
+            || (wanted.iter().any(|w| w == "tagged") && !tags.is_empty())
+    }
+
+    async fn flush_handlers(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
+        let handlers = &pc.play.handlers;
+        for node in handlers {
+            let Node::Task(h) = node else { continue };
+            let names: Vec<String> = {
+                let mut n = h.listen.clone();
+                if let Some(name) = &h.name {
+                    n.push(name.clone());
+                    if let Some(r) = &h.role {
+                        n.push(format!("{} : {name}", r.name));
+                    }
+                }
+                n
+            };
+            let notified: Vec<usize> = hosts
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    !self.hosts[i].unreachable && (!self.hosts[i].failed || pc.play.force_handlers)
+                })
+                .filter(|&i| self.hosts[i].notified.iter().any(|n| names.contains(n)))
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            for &i in &notified {
+                self.hosts[i].notified.retain(|n| !names.contains(n));
+            }
+            self.run_task(h, &notified, pc, false, true).await;
+        }
+        for &i in hosts {
+            self.hosts[i].notified.clear();
+        }
+    }
+
+    fn conn_cell(&self, name: &str) -> ConnCell {
+        self.conns
+            .lock()
+            .unwrap()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn vars_for(&self, h: usize, pc: &PlayCtx<'_>, task: Option<&Task>) -> Map<String, Value> {
+        let st = &self.hosts[h];
+        let layers = HostLayers {
+            inventory: &st.inventory,
+            facts: st.facts.as_ref(),
+            host_facts: &st.host_facts,
+        };
+        let mut v = vars::assemble(pc.pv, &layers, task, &self.opts.extra_vars);
+        v.insert("inventory_hostname".into(), Value::String(st.name.clone()));
+        v.insert(
+            "inventory_hostname_short".into(),
+            Value::String(st.name.split('.').next().unwrap_or("").to_string()),
+        );
+        v.insert(
+            "group_names".into(),
+            self.inv
+                .group_names(&st.name)
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        );
+        v.insert("groups".into(), Value::Object(self.inv.groups()));
+        v.insert("play_hosts".into(), Value::Array(pc.batch.to_vec()));
+        v.insert("ansible_play_batch".into(), Value::Array(pc.batch.to_vec()));
+        v.insert("ansible_play_hosts".into(), Value::Array(pc.all.to_vec()));
+        v.insert(
+            "ansible_play_hosts_all".into(),
+            Value::Array(pc.all.to_vec()),
+        );
+        v.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
+        v.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
+        v.insert("ansible_verbosity".into(), Value::from(self.opts.verbose));
+        v.insert(
+            "playbook_dir".into(),
+            Value::String(self.playbook_dir.display().to_string()),
+        );
+        v.insert(
+            "ansible_play_name".into(),
+            Value::String(pc.play.name.clone()),
+        );
+        v.insert("omit".into(), Value::String(OMIT.into()));
+        vars::resolve(&self.templar, &mut v);
+        let hostvars: Map<String, Value> = self
+            .hosts
+            .iter()
+            .map(|o| {
+                let mut m = o.inventory.clone();
+                if let Some(f) = &o.facts {
+                    for (k, val) in f {
+                        m.insert(format!("ansible_{k}"), val.clone());
+                    }
+                    m.insert("ansible_facts".into(), Value::Object(f.clone()));
+                }
+                m.extend(o.host_facts.clone());
+                m.insert("inventory_hostname".into(), Value::String(o.name.clone()));
+                (o.name.clone(), Value::Object(m))
+            })
+            .collect();
+        v.insert("hostvars".into(), Value::Object(hostvars));
+        v
+    }
+
+    /// How to reach `name`: its inventory variables, rendered.
+    fn target_for(&self, name: &str, task_vars: &Map<String, Value>) -> Target {
+        let inv_vars = match self.index.get(name) {
+            Some(&i) if self.hosts[i].name == name => {
+                let mut v = task_vars.clone();
+                if task_vars.get("inventory_hostname").and_then(Value::as_str) != Some(name) {
+                    v.extend(self.hosts[i].inventory.clone());
+                }
+                v
+            }
+            _ => Map::new(),
+        };
+        let ctx = Context::new(&inv_vars);
+        let get = |k: &str| -> Option<String> {
+            inv_vars
+                .get(k)
+                .and_then(|v| match self.templar.render_value(v, &ctx) {
+                    Ok(Value::String(s)) => Some(s),
+                    Ok(Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        let local_name =
+            matches!(name, "localhost" | "127.0.0.1") && !self.index.contains_key(name);
+        let kind = match get("ansible_connection").as_deref() {
+            Some("local") => ConnectionKind::Local,
+            _ if local_name => ConnectionKind::Local,
+            _ => ConnectionKind::Ssh,
+        };
+        let mut ssh_args = Vec::new();
+        for k in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+            if let Some(a) = get(k) {
+                ssh_args.extend(shlex::split(&a).unwrap_or_default());
+            }
+        }
+        Target {
+            name: name.to_string(),
+            kind,
+            address: get("ansible_host").unwrap_or_else(|| name.to_string()),
+            port: get("ansible_port").and_then(|p| p.parse().ok()),
+            user: get("ansible_user").or_else(|| get("ansible_ssh_user")),
+            key_file: get("ansible_ssh_private_key_file")
+                .or_else(|| get("ansible_private_key_file"))
+                .map(PathBuf::from),
+            ssh_args,
+            timeout: get("ansible_ssh_timeout")
+                .or_else(|| get("ansible_timeout"))
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(10),
+        }
+    }
+
+    fn flag(&self, v: &Option<Value>, ctx: &Context, default: bool) -> Result<bool, String> {
+        match v {
+            None => Ok(default),
+            Some(v) => {
+                let r = self
+                    .templar
+                    .render_value(v, ctx)
+                    .map_err(|e| e.to_string())?;
+                to_bool(&r).ok_or_else(|| format!("expected a boolean, got {r}"))
+            }
+        }
+    }
+
+    /// Phase 1 for one host.
+    fn plan_host(&self, task: &Task, h: usize, pc: &PlayCtx<'_>) -> HostPlan {
+        let vars = self.vars_for(h, pc, Some(task));
+        let mut plan = HostPlan {
+            host: h,
+            vars,
+            items: Vec::new(),
+            bodies: Vec::new(),
+            delegate: None,
+            become_: None,
+            env: Vec::new(),
+            check: self.opts.check,
+            diff: self.opts.diff,
+            no_log: false,
+            ignore_errors: false,
+            skipped_all: false,
+            error: None,
+        };
+        if let Err(e) = self.plan_host_inner(task, &mut plan) {
+            plan.error = Some(format!("{}: task {:?}: {e}", task.loc, task.display_name()));
+        }
+        plan
+    }
+
+    fn plan_host_inner(&self, task: &Task, plan: &mut HostPlan) -> Result<(), String> {
+        let ctx = Context::new(&plan.vars);
+        let c = &task.common;
+        plan.check = self.flag(&c.check_mode, &ctx, self.opts.check)?;
+        plan.diff = self.flag(&c.diff, &ctx, self.opts.diff)?;
+        plan.no_log = self.flag(&c.no_log, &ctx, false)?;
+        plan.ignore_errors = self.flag(&c.ignore_errors, &ctx, false)?;
+        let inv_become = plan.vars.get("ansible_become").cloned();
+        let become_ = self.flag(&c.become_.clone().or(inv_become), &ctx, false)?;
+        if become_ {
+            let user = match &c.become_user {
+                Some(u) => self.render_string(u, &ctx)?,
+                None => plan
+                    .vars
+                    .get("ansible_become_user")
+                    .and_then(Value::as_str)
+                    .unwrap_or("root")
+                    .to_string(),
+            };
+            let password = [
+                "ansible_become_password",
+                "ansible_become_pass",
+                "ansible_sudo_pass",
+            ]
+            .iter()
+            .find_map(|k| plan.vars.get(*k))
+            .map(|v| {
+                self.templar
+                    .render_value(v, &ctx)
+                    .map_err(|e| e.to_string())
+            })
+            .transpose()?
+            .and_then(|v| v.as_str().map(str::to_string));
+            plan.become_ = Some(Become { user, password });
+        }
+        if let Some(d) = &c.delegate_to {
+            plan.delegate = Some(self.render_string(d, &ctx)?);
+        }
+        for env in &c.environment {
+            match self
+                .templar
+                .render_value(env, &ctx)
+                .map_err(|e| e.to_string())?
+            {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        plan.env.push((k, v));
+                    }
+                }
+                Value::Null => {}
+                other => return Err(format!("environment must be a mapping, got {other}")),
+            }
+        }
+        let items: Vec<Option<Value>> = match &task.loop_ {
+            None => vec![None],
+            Some(l) => {
+                let rendered = self
+                    .templar
+                    .render_value(&l.items, &ctx)
+                    .map_err(|e| e.to_string())?;
+                let list = match rendered {
+                    Value::Array(a) if l.flatten => a
+                        .into_iter()
+                        .flat_map(|v| {
+                            if let Value::Array(inner) = v {
+                                inner
+                            } else {
+                                vec![v]
+                            }
+                        })
+                        .collect(),
+                    Value::Array(a) => a,
+                    Value::Object(m) if l.dict => m
+                        .into_iter()
+                        .map(|(k, v)| json!({"key": k, "value": v}))
+                        .collect(),
+                    Value::Null => Vec::new(),
+                    Value::String(s) if l.flatten => vec![Value::String(s)],
+                    other => return Err(format!("loop expects a list, got {other}")),
+                };
+                list.into_iter().map(Some).collect()
+            }
+        };
+        if task.loop_.is_some() && items.is_empty() {
+            plan.skipped_all = true;
+            return Ok(());
+        }
+        let Action::Module { module, args } = &task.action else {
+            return Ok(());
+        };
+        for (idx, item) in items.into_iter().enumerate() {
+            let mut item_vars;
+            let item_ctx;
+            let (ctx_ref, item_binding) = match (&item, &task.loop_) {
+                (Some(value), Some(l)) => {
+                    item_vars = plan.vars.clone();
+                    item_vars.insert(l.loop_var.clone(), value.clone());
+                    if let Some(iv) = &l.index_var {
+                        item_vars.insert(iv.clone(), Value::from(idx));
+                    }
+                    item_vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
+                    item_ctx = Context::new(&item_vars);
+                    (&item_ctx, Some((l.loop_var.clone(), value.clone())))
+                }
+                _ => (&ctx, None),
+            };
+            let label = match (
+                &item_binding,
+                task.loop_.as_ref().and_then(|l| l.label.as_ref()),
+            ) {
+                (Some(_), Some(label)) => Some(self.render_string(label, ctx_ref)?),
+                (Some((_, v)), None) => Some(match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+                _ => None,
+            };
+            let mut ip = ItemPlan {
+                label,
+                item: item_binding,
+                args: None,
+                state: ItemState::Skipped,
+            };
+            let mut when_ok = true;
+            for cond in &task.common.when {
+                match self.templar.eval_bool(cond, ctx_ref) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        when_ok = false;
+                        break;
+                    }
+                    Err(e) => {
+                        ip.state =
+                            ItemState::Error(format!("The conditional check '{cond}' failed: {e}"));
+                        when_ok = false;
+                        break;
+                    }
+                }
+            }
+            if when_ok {
+                ip.state = match self
+                    .templar
+                    .render_value(&Value::Object(args.clone()), ctx_ref)
+                {
+                    Err(e) => ItemState::Error(e.to_string()),
+                    Ok(Value::Object(mut rendered)) => {
+                        rendered.retain(|_, v| v.as_str() != Some(OMIT));
+                        let a = Args::new(module.name(), rendered);
+                        let search = search_dirs(task, &self.playbook_dir);
+                        let pctx = PlanCtx {
+                            host: &self.hosts[plan.host].name,
+                            check: plan.check,
+                            diff: plan.diff,
+                            templar: &self.templar,
+                            vars: ctx_ref,
+                            search: &search,
+                        };
+                        let st = match module.plan(&a, &pctx) {
+                            Ok(Plan::Done(o)) => ItemState::Done(o),
+                            Ok(Plan::Remote(body)) => {
+                                plan.bodies.push(body);
+                                ItemState::Remote(plan.bodies.len() - 1)
+                            }
+                            Err(e) => ItemState::Error(e.to_string()),
+                        };
+                        ip.args = Some(a);
+                        st
+                    }
+                    Ok(_) => ItemState::Error("arguments did not render to a mapping".into()),
+                };
+            }
+            plan.items.push(ip);
+        }
+        Ok(())
+    }
+
+    fn render_string(&self, s: &str, ctx: &Context) -> Result<String, String> {
+        match self.templar.render_str(s, ctx).map_err(|e| e.to_string())? {
+            Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    }
+
+    fn run_task<'s>(
+        &'s mut self,
+        task: &'s Task,
+        hosts: &'s [usize],
+        pc: &'s PlayCtx<'s>,
+        rescuable: bool,
+        handler: bool,
+    ) -> futures::future::BoxFuture<'s, Flow> {
+        Box::pin(self.run_task_inner(task, hosts, pc, rescuable, handler))
+    }
+
+    async fn run_task_inner(
+        &mut self,
+        task: &Task,
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+        handler: bool,
+    ) -> Flow {
+        if !handler {
+            if !self.started {
+                let want = self.opts.start_at_task.as_deref().unwrap_or("");
+                if task.name.as_deref() == Some(want) || task.display_name() == want {
+                    self.started = true;
+                } else {
+                    return Flow::Continue;
+                }
+            }
+            if !self.selected_by_tags(task) {
+                return Flow::Continue;
+            }
+        }
+        let mut hosts = self.active(hosts);
+        if hosts.is_empty() {
+            return Flow::Continue;
+        }
+        if let Action::Meta(what) = &task.action {
+            return self.run_meta(task, what, &hosts, pc).await;
+        }
+        self.report.task(
+            &task.display_name(),
+            if handler { "RUNNING HANDLER" } else { "TASK" },
+        );
+        let run_once = {
+            let ctx = Context::new(&Map::new());
+            self.flag(&task.common.run_once, &ctx, false)
+                .unwrap_or(false)
+        };
+        let all_hosts = hosts.clone();
+        if run_once {
+            hosts.truncate(1);
+        }
+        let mut plans: Vec<HostPlan> = hosts.iter().map(|&h| self.plan_host(task, h, pc)).collect();
+        // Phase 2: programs to hosts, all at once.
+        let mut jobs = Vec::new();
+        for (pi, p) in plans.iter().enumerate() {
+            if p.error.is_some() || p.bodies.is_empty() {
+                continue;
+            }
+            let conn_name = p
+                .delegate
+                .clone()
+                .unwrap_or_else(|| self.hosts[p.host].name.clone());
+            let target = self.target_for(&conn_name, &p.vars);
+            let program = protocol::program(
+                &p.bodies,
+                &protocol::ProgramOptions {
+                    check: p.check,
+                    diff: p.diff,
+                    env: &p.env,
+                },
+            );
+            jobs.push((
+                pi,
+                self.conn_cell(&conn_name),
+                target,
+                program,
+                p.become_.clone(),
+            ));
+        }
+        let ctl = self.control_dir.path().to_path_buf();
+        let outputs: Vec<(usize, Result<ExecOutput, ConnError>)> = futures::stream::iter(
+            jobs.into_iter()
+                .map(|(pi, cell, target, program, become_)| {
+                    let ctl = ctl.clone();
+                    async move {
+                        let r = match connect(&cell, target, &ctl).await {
+                            Ok(conn) => conn.exec(&program, become_.as_ref()).await,
+                            Err(e) => Err(ConnError::Unreachable(e)),
+                        };
+                        (pi, r)
+                    }
+                }),
+        )
+        .buffer_unordered(self.opts.forks.max(1))
+        .collect()
+        .await;
+        let mut by_plan: HashMap<usize, Result<ExecOutput, ConnError>> =
+            outputs.into_iter().collect();
+        // Phase 3: results, in inventory order.
+        let mut flow = Flow::Continue;
+        let mut first_registered: Option<(Value, Option<Map<String, Value>>)> = None;
+        for (pi, plan) in plans.iter_mut().enumerate() {
+            let out = by_plan.remove(&pi);
+            let (registered, facts) = self.finish_host(task, plan, out, rescuable, handler);
+            if run_once && first_registered.is_none() {
+                first_registered = Some((registered, facts));
+            }
+        }
+        if let (true, Some((reg, facts))) = (run_once, first_registered) {
+            for &h in all_hosts.iter().skip(1) {
+                if let Some(name) = &task.register {
+                    self.hosts[h].host_facts.insert(name.clone(), reg.clone());
+                }
+                if let Some(f) = &facts {
+                    self.hosts[h].host_facts.extend(f.clone());
+                }
+            }
+        }
+        let any_fatal = {
+            let ctx = Context::new(&Map::new());
+            self.flag(
+                &task.common.any_errors_fatal,
+                &ctx,
+                pc.play.any_errors_fatal,
+            )
+            .unwrap_or(false)
+        };
+        if any_fatal
+            && all_hosts
+                .iter()
+                .any(|&h| self.hosts[h].failed || self.hosts[h].unreachable)
+            && !rescuable
+        {
+            flow = Flow::EndPlay;
+        }
+        flow
+    }
+
+    async fn run_meta(
+        &mut self,
+        task: &Task,
+        what: &str,
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+    ) -> Flow {
+        // A meta task obeys `when`, like Ansible's end_host/end_play.
+        let mut selected = Vec::new();
+        for &h in hosts {
+            let vars = self.vars_for(h, pc, Some(task));
+            let ctx = Context::new(&vars);
+            if task
+                .common
+                .when
+                .iter()
+                .all(|c| self.templar.eval_bool(c, &ctx).unwrap_or(false))
+            {
+                selected.push(h);
+            }
+        }
+        match what {
+            "flush_handlers" => self.flush_handlers(hosts, pc).await,
+            "end_play" if !selected.is_empty() => return Flow::EndPlay,
+            "end_host" => {
+                for h in selected {
+                    self.hosts[h].ended = true;
+                }
+            }
+            "clear_host_errors" => {
+                for h in selected {
+                    self.hosts[h].failed = false;
+                }
+            }
+            _ => {}
+        }
+        Flow::Continue
+    }
+
+    /// Phase 3 for one host; returns what it registered (for run_once).
+    fn finish_host(
+        &mut self,
+        task: &Task,
+        plan: &mut HostPlan,
+        out: Option<Result<ExecOutput, ConnError>>,
+        rescuable: bool,
+        handler: bool,
+    ) -> (Value, Option<Map<String, Value>>) {
+        let h = plan.host;
+        let name = self.hosts[h].name.clone();
+        if let Some(err) = &plan.error {
+            let reg = json!({"failed": true, "changed": false, "msg": err});
+            self.record(h, task, Status::Failed, &reg, &[], plan, rescuable, &[]);
+            return (reg, None);
+        }
+        if plan.skipped_all
+            || plan
+                .items
+                .iter()
+                .all(|i| matches!(i.state, ItemState::Skipped))
+        {
+            let reg = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+            let item_lines: Vec<(String, Status, Value)> = plan
+                .items
+                .iter()
+                .filter_map(|i| i.label.clone().map(|l| (l, Status::Skipped, json!({}))))
+                .collect();
+            self.record(
+                h,
+                task,
+                Status::Skipped,
+                &reg,
+                &item_lines,
+                plan,
+                rescuable,
+                &[],
+            );
+            return (reg, None);
+        }
+        let mut raws = match out {
+            Some(Ok(o)) => {
+                let parsed = protocol::parse(&o.stdout);
+                if parsed.len() < plan.bodies.len() || parsed.iter().any(|r| r.status.is_none()) {
+                    let stderr = String::from_utf8_lossy(&o.stderr).trim().to_string();
+                    let msg = if o.status.is_none() || o.status == Some(255) {
+                        format!("the connection to {name} broke during the task: {stderr}")
+                    } else {
+                        format!(
+                            "the task's program stopped early (exit {:?}): {stderr}",
+                            o.status
+                        )
+                    };
+                    if o.status.is_none() || o.status == Some(255) {
+                        self.unreachable(h, task, &msg, plan);
+                        return (json!({"unreachable": true, "msg": msg}), None);
+                    }
+                    let reg = json!({"failed": true, "changed": false, "msg": msg});
+                    self.record(h, task, Status::Failed, &reg, &[], plan, rescuable, &[]);
+                    return (reg, None);
+                }
+                parsed.into_iter().map(Some).collect::<Vec<_>>()
+            }
+            Some(Err(ConnError::Unreachable(msg))) | Some(Err(ConnError::Lost(msg))) => {
+                self.unreachable(h, task, &msg, plan);
+                return (json!({"unreachable": true, "msg": msg}), None);
+            }
+            Some(Err(e)) => {
+                self.unreachable(h, task, &e.to_string(), plan);
+                return (json!({"unreachable": true}), None);
+            }
+            None => Vec::new(),
+        };
+        let Action::Module { module, .. } = &task.action else {
+            return (Value::Null, None);
+        };
+        let mut results: Vec<ItemResult> = Vec::new();
+        for ip in plan.items.drain(..) {
+            let (outcome, ran) = match ip.state {
+                ItemState::Skipped => (
+                    Outcome {
+                        skipped: true,
+                        ..Outcome::ok()
+                    },
+                    false,
+                ),
+                ItemState::Done(o) => (o, true),
+                ItemState::Error(e) => (Outcome::fail(e), true),
+                ItemState::Remote(i) => {
+                    let raw = raws.get_mut(i).and_then(Option::take).unwrap_or_default();
+                    let args = ip.args.as_ref().expect("remote items have args");
+                    (module.finish(args, raw), true)
+                }
+            };
+            results.push((ip.label, ip.item, outcome, ran));
+        }
+        // changed_when / failed_when, with the registered name bound to this result.
+        for (_, item, o, ran) in results.iter_mut() {
+            if !*ran || o.skipped {
+                continue;
+            }
+            if task.changed_when.is_none() && task.failed_when.is_none() {
+                continue;
+            }
+            let mut v = plan.vars.clone();
+            if let Some((k, val)) = item {
+                v.insert(k.clone(), val.clone());
+            }
+            let reg = o.to_registered();
+            if let Some(r) = &task.register {
+                v.insert(r.clone(), reg.clone());
+            }
+            if let Value::Object(m) = &reg {
+                for (k, val) in m {
+                    v.entry(k.clone()).or_insert(val.clone());
+                }
+            }
+            let ctx = Context::new(&v);
+            if let Some(conds) = &task.changed_when {
+                match conds.iter().try_fold(true, |acc, c| {
+                    self.templar.eval_bool(c, &ctx).map(|b| acc && b)
+                }) {
+                    Ok(b) => o.changed = b,
+                    Err(e) => *o = Outcome::fail(format!("changed_when: {e}")),
+                }
+            }
+            if let Some(conds) = &task.failed_when {
+                match conds.iter().try_fold(true, |acc, c| {
+                    self.templar.eval_bool(c, &ctx).map(|b| acc && b)
+                }) {
+                    Ok(b) => {
+                        o.failed = b;
+                        if b && o.msg.is_none() {
+                            o.msg = Some("failed_when condition was true".into());
+                        }
+                        if !b {
+                            o.msg = o.msg.take().filter(|m| m != "non-zero return code");
+                        }
+                    }
+                    Err(e) => *o = Outcome::fail(format!("failed_when: {e}")),
+                }
+            }
+        }
+        let looped = task.loop_.is_some();
+        let any_failed = results.iter().any(|(_, _, o, _)| o.failed);
+        let any_changed = results.iter().any(|(_, _, o, _)| o.changed && !o.failed);
+        let all_skipped = results.iter().all(|(_, _, o, _)| o.skipped);
+        let mut facts: Option<Map<String, Value>> = None;
+        let mut diffs = Vec::new();
+        for (_, _, o, _) in &results {
+            if let Some(f) = &o.facts {
+                facts.get_or_insert_with(Map::new).extend(f.clone());
+            }
+            diffs.extend(o.diffs.iter().cloned());
+        }
+        let registered = if looped {
+            let list: Vec<Value> = results
+                .iter()
+                .map(|(_, item, o, _)| {
+                    let mut r = o.to_registered();
+                    if let (Value::Object(m), Some((k, v))) = (&mut r, item) {
+                        m.insert(k.clone(), v.clone());
+                        m.insert("item".into(), v.clone());
+                        m.insert("ansible_loop_var".into(), Value::String(k.clone()));
+                    }
+                    r
+                })
+                .collect();
+            let mut m = json!({"results": list, "changed": any_changed, "failed": any_failed, "msg": if any_failed { "One or more items failed" } else { "All items completed" }});
+            if all_skipped {
+                m["skipped"] = Value::Bool(true);
+            }
+            m
+        } else {
+            results
+                .first()
+                .map(|(_, _, o, _)| o.to_registered())
+                .unwrap_or(Value::Null)
+        };
+        let status = if any_failed {
+            if plan.ignore_errors {
+                Status::Ignored
+            } else {
+                Status::Failed
+            }
+        } else if all_skipped {
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let item_lines: Vec<(String, Status, Value)> = if looped {
+            results
+                .iter()
+                .map(|(label, _, o, _)| {
+                    let st = if o.failed {
+                        Status::Failed
+                    } else if o.skipped {
+                        Status::Skipped
+                    } else if o.changed {
+                        Status::Changed
+                    } else {
+                        Status::Ok
+                    };
+                    (label.clone().unwrap_or_default(), st, o.to_registered())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if task.module_name() == "debug" && !looped && status == Status::Ok && !plan.no_log {
+            let st = &mut self.hosts[h];
+            st.stats.count(Status::Ok, false);
+            if let Some(r) = &task.register {
+                st.host_facts.insert(r.clone(), registered.clone());
+            }
+            self.report.debug(&name, &registered);
+            return (registered, None);
+        }
+        if let Some(f) = &facts {
+            if !any_failed {
+                self.hosts[h].host_facts.extend(f.clone());
+            }
+        }
+        if let Some(r) = &task.register {
+            self.hosts[h]
+                .host_facts
+                .insert(r.clone(), registered.clone());
+        }
+        if any_changed && !any_failed && !task.notify.is_empty() {
+            let ctx = Context::new(&plan.vars);
+            for n in &task.notify {
+                let n = self.render_string(n, &ctx).unwrap_or_else(|_| n.clone());
+                self.hosts[h].notified.push(n);
+            }
+        }
+        let _ = handler;
+        self.record(
+            h,
+            task,
+            status,
+            &registered,
+            &item_lines,
+            plan,
+            rescuable,
+            &diffs,
+        );
+        (registered, facts)
+    }
+
+    fn unreachable(&mut self, h: usize, task: &Task, msg: &str, plan: &HostPlan) {
+        let ignore = {
+            let ctx = Context::new(&plan.vars);
+            self.flag(&task.common.ignore_unreachable, &ctx, false)
+                .unwrap_or(false)
+        };
+        let st = &mut self.hosts[h];
+        if ignore {
+            st.stats.skipped += 1;
+            return;
+        }
+        st.unreachable = true;
+        st.stats.count(Status::Unreachable, false);
+        let name = st.name.clone();
+        self.report.host_result(
+            &name,
+            Status::Unreachable,
+            &json!({"msg": msg, "changed": false}),
+            &[],
+            false,
+            &[],
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        h: usize,
+        task: &Task,
+        status: Status,
+        reg: &Value,
+        items: &[(String, Status, Value)],
+        plan: &HostPlan,
+        rescuable: bool,
+        diffs: &[modules::Diff],
+    ) {
+        let st = &mut self.hosts[h];
+        let changed = reg.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        match status {
+            Status::Failed => {
+                st.failed = true;
+                if rescuable {
+                    st.pending_failure = true;
+                } else {
+                    st.stats.count(Status::Failed, false);
+                }
+                if let Some(r) = &task.register {
+                    st.host_facts.insert(r.clone(), reg.clone());
+                }
+            }
+            other => st.stats.count(other, changed),
+        }
+        let name = st.name.clone();
+        self.report
+            .host_result(&name, status, reg, items, plan.no_log, diffs);
+    }
+}
+
+/// An item's label, its loop binding, its outcome, and whether it ran.
+type ItemResult = (Option<String>, Option<(String, Value)>, Outcome, bool);
+
+/// Ansible's placeholder for `default(omit)`: arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__condaplay";
+
+struct PlayCtx<'p> {
+    play: &'p Play,
+    pv: &'p PlayVars,
+    all: &'p [Value],
+    batch: &'p [Value],
+}
+
+fn search_dirs(task: &Task, playbook_dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(r) = &task.role {
+        v.push(r.path.clone());
+    }
+    if let Some(dir) = task.loc.file.parent() {
+        v.push(dir.to_path_buf());
+    }
+    v.push(playbook_dir.to_path_buf());
+    v
+}
+
+async fn connect(
+    cell: &ConnCell,
+    target: Target,
+    ctl: &std::path::Path,
+) -> Result<Arc<Connection>, String> {
+    cell.get_or_init(|| async move {
+        Connection::open(&target, ctl)
+            .await
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .clone()
+}
+
+/// Splits hosts into batches by `serial:` (the last size repeats).
+fn batches(hosts: &[usize], serial: &[Serial]) -> Vec<Vec<usize>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let mut out = Vec::new();
+    let mut rest = hosts;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let spec = &serial[i.min(serial.len() - 1)];
+        let n = match spec {
+            Serial::Count(n) => *n,
+            Serial::Percent(p) => ((hosts.len() as f64) * p / 100.0).floor() as usize,
+        }
+        .max(1)
+        .min(rest.len());
+        out.push(rest[..n].to_vec());
+        rest = &rest[n..];
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches_repeat_the_last_size() {
+        let hosts: Vec<usize> = (0..7).collect();
+        assert_eq!(
+            batches(&hosts, &[Serial::Count(1), Serial::Count(3)]),
+            vec![vec![0], vec![1, 2, 3], vec![4, 5, 6]]
+        );
+        assert_eq!(batches(&hosts, &[Serial::Percent(30.0)]).len(), 4);
+        assert_eq!(batches(&hosts, &[]), vec![hosts.clone()]);
+    }
+}

@@ -1,0 +1,207 @@
+//! The engine end to end: the real binary, real sshd hosts, real files.
+
+mod support;
+
+use support::{Recap, Test};
+
+const SITE: &str = r#"
+- name: converge
+  hosts: web
+  gather_facts: true
+  vars:
+    greeting: hello
+  tasks:
+    - name: a directory
+      file:
+        path: "{{ scratch }}/app"
+        state: directory
+        mode: "0755"
+    - name: a config file
+      copy:
+        dest: "{{ scratch }}/app/app.conf"
+        content: "greeting={{ greeting }} on {{ inventory_hostname }} ({{ ansible_facts.os_family }})\n"
+        mode: 0640
+      notify: reload app
+    - name: files in a loop
+      ansible.builtin.file:
+        path: "{{ scratch }}/app/{{ item }}"
+        state: touch
+      loop: [a, b]
+      when: false
+    - name: a guarded command
+      command: touch {{ scratch }}/app/marker creates={{ scratch }}/app/marker
+    - name: read it back
+      command: cat {{ scratch }}/app/app.conf
+      register: conf
+      changed_when: false
+    - name: check it
+      assert:
+        that:
+          - "'greeting=hello' in conf.stdout"
+          - conf.rc == 0
+  handlers:
+    - name: reload app
+      shell: echo reloaded >> {{ scratch }}/app/handler.log
+"#;
+
+#[test]
+fn converges_then_reports_no_change() {
+    let t = Test::new().hosts(2).playbook(SITE);
+    let first = t.run(&[]);
+    first.assert_exit(0);
+    // dir, copy, command, handler on each of two hosts.
+    first.assert_changed(8);
+    assert_eq!(first.host("web1").skipped, 1);
+    let conf = support::playbook::read(&t.scratch(0).join("app/app.conf"));
+    assert_eq!(conf, "greeting=hello on web1 (Debian)\n");
+    assert_eq!(
+        support::playbook::read(&t.scratch(1).join("app/handler.log")),
+        "reloaded\n"
+    );
+    let second = t.run(&[]);
+    second.assert_exit(0).assert_changed(0);
+    assert_eq!(
+        second.host("web2"),
+        Recap {
+            ok: 6,
+            changed: 0,
+            skipped: 1,
+            ..Recap::default()
+        }
+    );
+    // The handler did not run again.
+    assert_eq!(
+        support::playbook::read(&t.scratch(1).join("app/handler.log")),
+        "reloaded\n"
+    );
+}
+
+#[test]
+fn check_mode_changes_nothing() {
+    let t = Test::new().hosts(1).playbook(SITE);
+    let run = t.run(&["--check", "--diff"]);
+    run.assert_exit(2); // `cat` is skipped in check mode, so the assert fails: like Ansible.
+    assert!(
+        !t.scratch(0).join("app").exists(),
+        "check mode created files\n{}",
+        run.stdout
+    );
+    run.assert_stdout_contains("+greeting=hello on web1 (Debian)");
+}
+
+#[test]
+fn failed_and_unreachable_hosts_are_reported_and_exit_codes_follow_ansible() {
+    let mut t = Test::new().hosts(3).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - command: "false"
+      when: inventory_hostname == 'web2'
+    - command: "true"
+"#,
+    );
+    t.hosts[2].stop();
+    let run = t.run(&[]);
+    run.assert_exit(2);
+    assert_eq!(
+        run.host("web1"),
+        Recap {
+            ok: 1,
+            changed: 1,
+            skipped: 1,
+            ..Recap::default()
+        }
+    );
+    assert_eq!(
+        run.host("web2"),
+        Recap {
+            failed: 1,
+            ..Recap::default()
+        }
+    );
+    // Skipped by `when` without connecting, then unreachable: as Ansible counts.
+    assert_eq!(
+        run.host("web3"),
+        Recap {
+            unreachable: 1,
+            skipped: 1,
+            ..Recap::default()
+        }
+    );
+    let retry = support::playbook::read(&t.path("site.retry"));
+    assert_eq!(retry, "web2\nweb3\n");
+    // Rerun only the failed hosts: web2 fails again, web3 is still down.
+    let again = t.run(&["--limit", "@site.retry"]);
+    assert!(!again.recap.contains_key("web1"), "{}", again.stdout);
+}
+
+#[test]
+fn unreachable_only_exits_4() {
+    let mut t = Test::new()
+        .hosts(1)
+        .playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n");
+    t.hosts[0].stop();
+    t.run(&[]).assert_exit(4);
+}
+
+#[test]
+fn block_rescue_always_and_ignore_errors() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: no
+  tasks:
+    - block:
+        - command: "false"
+        - debug: msg=never
+      rescue:
+        - set_fact:
+            rescued_it: yes
+      always:
+        - shell: echo always > {{ scratch }}/always
+    - command: "false"
+      ignore_errors: true
+    - assert:
+        that: rescued_it | bool
+"#,
+    );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    assert_eq!(
+        run.host("web1"),
+        Recap {
+            ok: 4,
+            changed: 2,
+            rescued: 1,
+            ignored: 1,
+            ..Recap::default()
+        }
+    );
+    assert!(t.scratch(0).join("always").exists());
+}
+
+#[test]
+fn unknown_module_is_an_error_before_anything_runs() {
+    let t = Test::new()
+        .hosts(1)
+        .playbook("- hosts: all\n  tasks:\n    - name: bad one\n      copyy:\n        dest: /x\n");
+    let run = t.run(&[]);
+    run.assert_exit(4)
+        .assert_stderr_contains("site.yml:4:7")
+        .assert_stderr_contains("bad one");
+    assert!(run.recap.is_empty());
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let t = Test::new().hosts(1).playbook(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: hi\n      debug: msg=hello\n",
+    );
+    let run = t.run(&["--output", "json"]);
+    run.assert_exit(0);
+    let doc: serde_json::Value =
+        serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["stats"]["web1"]["ok"], 1);
+    assert_eq!(doc["plays"][0]["tasks"][0]["hosts"]["web1"]["msg"], "hello");
+}
