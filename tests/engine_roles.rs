@@ -1,0 +1,270 @@
+//! Roles, includes, handlers, tags, loops, serial and variable precedence, run
+//! against real sshd hosts.
+
+mod support;
+
+use support::playbook::read;
+use support::{Recap, Test};
+
+fn role_tree(t: Test) -> Test {
+    t.file("roles/base/defaults/main.yml", "motd: from defaults\nport: 80\n")
+        .file("roles/base/vars/main.yml", "role_var: from role vars\n")
+        .file("roles/base/meta/main.yml", "dependencies:\n  - role: common\n")
+        .file("roles/common/tasks/main.yml", "- name: common marker\n  copy:\n    dest: \"{{ scratch }}/common\"\n    content: common\n")
+        .file(
+            "roles/base/tasks/main.yml",
+            r#"
+- name: motd from a template
+  template:
+    src: motd.j2
+    dest: "{{ scratch }}/motd"
+  notify: motd changed
+- import_tasks: extra.yml
+"#,
+        )
+        .file("roles/base/tasks/extra.yml", "- name: extra file\n  copy:\n    src: payload.txt\n    dest: \"{{ scratch }}/payload\"\n  tags: [payload]\n")
+        .file("roles/base/files/payload.txt", "payload from files/\n")
+        .file("roles/base/templates/motd.j2", "{{ motd }} port={{ port }} {{ role_var }} {{ role_name }}\n")
+        .file("roles/base/handlers/main.yml", "- name: restart motd\n  listen: motd changed\n  shell: echo handled >> {{ scratch }}/handled\n")
+}
+
+#[test]
+fn roles_with_dependencies_templates_files_and_handlers_converge() {
+    let t = role_tree(Test::new().hosts(1)).playbook(
+        "- hosts: web\n  gather_facts: false\n  roles:\n    - role: base\n      port: 8080\n",
+    );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    let dir = t.scratch(0);
+    assert_eq!(read(&dir.join("common")), "common");
+    // Role parameters beat role defaults.
+    assert_eq!(
+        read(&dir.join("motd")),
+        "from defaults port=8080 from role vars base\n"
+    );
+    assert_eq!(read(&dir.join("payload")), "payload from files/\n");
+    assert_eq!(read(&dir.join("handled")), "handled\n");
+    t.run(&[]).assert_exit(0).assert_changed(0);
+}
+
+#[test]
+fn tags_select_and_skip_tasks() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo a > {{ scratch }}/a
+      tags: [a]
+    - shell: echo b > {{ scratch }}/b
+      tags: b
+    - shell: echo always > {{ scratch }}/always
+      tags: always
+    - shell: echo never > {{ scratch }}/never
+      tags: never
+"#,
+    );
+    t.run(&["--tags", "b"]).assert_exit(0).assert_changed(2);
+    let dir = t.scratch(0);
+    assert!(
+        !dir.join("a").exists()
+            && dir.join("b").exists()
+            && dir.join("always").exists()
+            && !dir.join("never").exists()
+    );
+    t.run(&["--skip-tags", "always,b"])
+        .assert_exit(0)
+        .assert_changed(1);
+    assert!(dir.join("a").exists());
+}
+
+#[test]
+fn loops_register_results_and_loop_control() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  vars:
+    names: [x, y, z]
+  tasks:
+    - name: make files
+      file:
+        path: "{{ scratch }}/{{ f.name }}"
+        state: touch
+      loop: [{name: f-x}, {name: f-y}]
+      loop_control:
+        loop_var: f
+        label: "{{ f.name }}"
+    - command: echo {{ item }}
+      with_items: "{{ names }}"
+      register: echoed
+      changed_when: false
+    - assert:
+        that:
+          - echoed.results | length == 3
+          - echoed.results[1].stdout == 'y'
+          - echoed.results[2].item == 'z'
+"#,
+    );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    run.assert_stdout_contains("(item=f-x)");
+    assert!(t.scratch(0).join("f-y").exists());
+}
+
+#[test]
+fn extra_vars_win_over_everything() {
+    let t = Test::new()
+        .hosts(1)
+        .inventory_extra("[web:vars]\ncolour=from-inventory\n")
+        .file("vars.yml", "size: from-file\n")
+        .playbook(
+            r#"
+- hosts: web
+  gather_facts: false
+  vars:
+    colour: from-play
+  vars_files: [vars.yml]
+  tasks:
+    - copy:
+        dest: "{{ scratch }}/out"
+        content: "{{ colour }} {{ size }}"
+      vars:
+        size: from-task
+"#,
+        );
+    t.run(&["-e", "colour=from-cli"]).assert_exit(0);
+    assert_eq!(read(&t.scratch(0).join("out")), "from-cli from-task");
+    t.run(&["-e", "@vars.yml"]).assert_exit(0);
+    assert_eq!(read(&t.scratch(0).join("out")), "from-play from-file");
+}
+
+#[test]
+fn serial_runs_hosts_in_batches_in_order() {
+    let t = Test::new().hosts(3).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  serial: 1
+  tasks:
+    - shell: date +%s%N > {{ scratch }}/first
+    - shell: sleep 0.05; date +%s%N > {{ scratch }}/second
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(6);
+    let stamp = |i: usize, f: &str| read(&t.scratch(i).join(f)).trim().parse::<u128>().unwrap();
+    // With serial 1, web1 finishes both tasks before web2 starts its first.
+    assert!(stamp(0, "second") < stamp(1, "first"));
+    assert!(stamp(1, "second") < stamp(2, "first"));
+}
+
+#[test]
+fn max_fail_percentage_100_continues_after_a_whole_failed_batch() {
+    let t = Test::new().hosts(2).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  serial: 1
+  max_fail_percentage: 100
+  tasks:
+    - command: "false"
+      when: inventory_hostname == 'web1'
+    - shell: touch {{ scratch }}/done
+"#,
+    );
+    let run = t.run(&[]);
+    run.assert_exit(2);
+    assert_eq!(
+        run.host("web1"),
+        Recap {
+            failed: 1,
+            ..Recap::default()
+        }
+    );
+    assert!(
+        t.scratch(1).join("done").exists(),
+        "the second batch must run\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_whole_failed_batch_stops_the_play_without_max_fail_percentage() {
+    let t = Test::new().hosts(2).playbook("- hosts: web\n  gather_facts: false\n  serial: 1\n  tasks:\n    - command: \"false\"\n      when: inventory_hostname == 'web1'\n    - shell: touch {{ scratch }}/done\n");
+    let run = t.run(&[]);
+    run.assert_exit(2);
+    assert!(!t.scratch(1).join("done").exists());
+    assert!(!run.recap.contains_key("web2"));
+}
+
+#[test]
+fn any_errors_fatal_stops_every_host() {
+    let t = Test::new().hosts(2).playbook("- hosts: web\n  gather_facts: false\n  any_errors_fatal: true\n  tasks:\n    - command: \"false\"\n      when: inventory_hostname == 'web1'\n    - shell: touch {{ scratch }}/done\n");
+    t.run(&[]).assert_exit(2);
+    assert!(!t.scratch(1).join("done").exists());
+}
+
+#[test]
+fn run_once_and_delegate_to_and_set_fact_across_plays() {
+    let t = Test::new().hosts(2).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo once >> {{ scratch }}/once
+      run_once: true
+      register: r
+    - set_fact:
+        seen: "{{ r.rc }}"
+    - shell: echo "from {{ inventory_hostname }}" >> {{ hostvars['web1'].scratch }}/delegated
+      delegate_to: web1
+- hosts: web2
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: "{{ scratch }}/fact"
+        content: "{{ seen }} {{ hostvars['web1'].seen }}"
+"#,
+    );
+    t.run(&[]).assert_exit(0);
+    assert_eq!(read(&t.scratch(0).join("once")), "once\n");
+    assert!(!t.scratch(1).join("once").exists());
+    let delegated = read(&t.scratch(0).join("delegated"));
+    assert!(
+        delegated.contains("from web1") && delegated.contains("from web2"),
+        "{delegated}"
+    );
+    assert_eq!(read(&t.scratch(1).join("fact")), "0 0");
+}
+
+#[test]
+fn no_log_hides_values_and_environment_reaches_commands() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo "$SECRET_VALUE"
+      environment:
+        SECRET_VALUE: hunter2-very-secret
+      register: out
+      no_log: true
+    - copy:
+        dest: "{{ scratch }}/env"
+        content: "{{ out.stdout }}"
+"#,
+    );
+    let run = t.run(&["-vv"]);
+    run.assert_exit(0).assert_nowhere("hunter2-very-secret");
+    assert_eq!(read(&t.scratch(0).join("env")), "hunter2-very-secret");
+}
+
+#[test]
+fn check_command_validates_without_connecting() {
+    let t = Test::new()
+        .playbook("- hosts: all\n  tasks:\n    - debug: msg=hi\n")
+        .inventory_extra("ghost ansible_host=192.0.2.1\n");
+    let run = t.condaplay(&["check", "site.yml", "-i", "inventory.ini"]);
+    run.assert_exit(0)
+        .assert_stdout_contains("1 play(s), 1 task(s)");
+}
