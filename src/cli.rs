@@ -47,6 +47,8 @@ pub enum Command {
     Vault(crate::vault::VaultArgs),
     /// Local Debian servers in systemd-nspawn containers, for rehearsals and tests.
     Lab(crate::lab::LabArgs),
+    /// Show hosts' SSH keys and pin them in known_hosts.
+    Trust(crate::trust::TrustArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -142,5 +144,6 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<i32> {
         Command::Inventory(args) => crate::inventory::run(args, printer)?,
         Command::Vault(args) => crate::vault::run(args, printer)?,
         Command::Lab(args) => crate::lab::run(args, printer)?,
+        Command::Trust(args) => crate::trust::run(args, printer)?,
     })
 }

@@ -13,5 +13,6 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod template;
+pub mod trust;
 pub mod vault;
 pub mod yaml;

@@ -9,7 +9,7 @@ mod local;
 mod ssh;
 mod target;
 
-pub use target::{Become, ConnectionKind, Target};
+pub use target::{Become, CONNECTION_VARS, ConnectionKind, Target};
 
 use std::path::Path;
 

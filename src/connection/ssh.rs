@@ -39,9 +39,10 @@ impl SshConnection {
                 msg = format!("ssh exited with {}", out.status);
             }
             let _ = std::fs::remove_file(&log);
-            return Err(ConnError::Unreachable(format!(
-                "Failed to connect to the host via ssh: {msg}"
-            )));
+            let advice = host_key_advice(target, &msg).await;
+            return Err(ConnError::Unreachable(advice.unwrap_or_else(|| {
+                format!("Failed to connect to the host via ssh: {msg}")
+            })));
         }
         let session = Session::resume_mux(socket.into_boxed_path(), Some(log.into_boxed_path()));
         Ok(SshConnection { session })
@@ -156,4 +157,43 @@ fn quote_word(w: &str) -> String {
     } else {
         format!("'{}'", w.replace('\'', r"'\''"))
     }
+}
+
+/// A clear message when ssh refused the host's key: unknown keys come with
+/// their fingerprints and the command that pins them; a changed key is loud.
+async fn host_key_advice(target: &Target, ssh_msg: &str) -> Option<String> {
+    let known = target.known_hosts_file();
+    if ssh_msg.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        return Some(format!(
+            "the host key of {} ({}) has CHANGED since it was pinned in {}. This may be an attack, or a reinstalled server. \
+Nothing was run on it. If the change is expected, remove the old key (ssh-keygen -R '{}' -f {}) and pin the new one with `condaplay trust {} -i INVENTORY`.",
+            target.name,
+            target.known_hosts_name(),
+            known.display(),
+            target.known_hosts_name(),
+            known.display(),
+            target.name
+        ));
+    }
+    if !ssh_msg.contains("Host key verification failed")
+        && !ssh_msg.contains("No ED25519 host key is known")
+        && !ssh_msg.contains("host key is known")
+    {
+        return None;
+    }
+    let prints = crate::trust::scan(target).await.ok().map(|keys| {
+        keys.iter()
+            .map(|k| k.fingerprint.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    Some(format!(
+        "the host key of {} ({}) is not known (checked {}), so the host was refused and nothing ran on it. Its key fingerprints: {}. \
+Check them with the server's owner, then pin them with `condaplay trust {} -i INVENTORY`.",
+        target.name,
+        target.known_hosts_name(),
+        known.display(),
+        prints.unwrap_or_else(|| "unavailable".into()),
+        target.name
+    ))
 }

@@ -18,7 +18,7 @@ use super::facts;
 use super::report::Report;
 use super::stats::{Stats, Status};
 use super::vars::{self, HostLayers, PlayVars};
-use crate::connection::{Become, ConnError, Connection, ConnectionKind, ExecOutput, Target};
+use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
 use crate::playbook::{Action, Node, Play, Serial, Task};
@@ -571,54 +571,28 @@ impl<'a> Runner<'a> {
 
     /// How to reach `name`: its inventory variables, rendered.
     fn target_for(&self, name: &str, task_vars: &Map<String, Value>) -> Target {
-        let inv_vars = match self.index.get(name) {
-            Some(&i) if self.hosts[i].name == name => {
-                let mut v = task_vars.clone();
-                if task_vars.get("inventory_hostname").and_then(Value::as_str) != Some(name) {
-                    v.extend(self.hosts[i].inventory.clone());
+        let mut vars = task_vars.clone();
+        if task_vars.get("inventory_hostname").and_then(Value::as_str) != Some(name) {
+            // Delegation: the other host's own connection variables only.
+            for k in crate::connection::CONNECTION_VARS {
+                vars.remove(*k);
+            }
+            if let Some(&i) = self.index.get(name) {
+                vars.extend(self.hosts[i].inventory.clone());
+            }
+        }
+        let ctx = Context::new(&vars);
+        let mut rendered = Map::new();
+        for k in crate::connection::CONNECTION_VARS {
+            if let Some(v) = vars.get(*k) {
+                if let Ok(r) = self.templar.render_value(v, &ctx) {
+                    rendered.insert((*k).to_string(), r);
                 }
-                v
             }
-            _ => Map::new(),
-        };
-        let ctx = Context::new(&inv_vars);
-        let get = |k: &str| -> Option<String> {
-            inv_vars
-                .get(k)
-                .and_then(|v| match self.templar.render_value(v, &ctx) {
-                    Ok(Value::String(s)) => Some(s),
-                    Ok(Value::Number(n)) => Some(n.to_string()),
-                    _ => None,
-                })
-        };
-        let local_name =
+        }
+        let implicit_local =
             matches!(name, "localhost" | "127.0.0.1") && !self.index.contains_key(name);
-        let kind = match get("ansible_connection").as_deref() {
-            Some("local") => ConnectionKind::Local,
-            _ if local_name => ConnectionKind::Local,
-            _ => ConnectionKind::Ssh,
-        };
-        let mut ssh_args = Vec::new();
-        for k in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
-            if let Some(a) = get(k) {
-                ssh_args.extend(shlex::split(&a).unwrap_or_default());
-            }
-        }
-        Target {
-            name: name.to_string(),
-            kind,
-            address: get("ansible_host").unwrap_or_else(|| name.to_string()),
-            port: get("ansible_port").and_then(|p| p.parse().ok()),
-            user: get("ansible_user").or_else(|| get("ansible_ssh_user")),
-            key_file: get("ansible_ssh_private_key_file")
-                .or_else(|| get("ansible_private_key_file"))
-                .map(PathBuf::from),
-            ssh_args,
-            timeout: get("ansible_ssh_timeout")
-                .or_else(|| get("ansible_timeout"))
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(10),
-        }
+        Target::from_vars(name, &rendered, implicit_local)
     }
 
     fn flag(&self, v: &Option<Value>, ctx: &Context, default: bool) -> Result<bool, String> {
