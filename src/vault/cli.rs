@@ -169,7 +169,7 @@ fn dispatch(args: VaultArgs, p: &Printer) -> Result<i32, VaultError> {
             for k in &keys {
                 entries.extend(recipients::recipients_from_arg(k)?);
             }
-            report_added(&recipients_file, &entries, p)?;
+            report_added(&recipients_file, &entries, true, p)?;
         }
     }
     Ok(crate::cli::exit::OK)
@@ -281,7 +281,7 @@ fn init(flag: Option<&Path>, recipients_file: &Path, p: &Printer) -> Result<(), 
             path: path.clone(),
             msg,
         })?;
-    report_added(recipients_file, &entries, p)
+    report_added(recipients_file, &entries, false, p)
 }
 
 fn create_default(p: &Printer) -> Result<PathBuf, VaultError> {
@@ -299,6 +299,7 @@ fn create_default(p: &Printer) -> Result<PathBuf, VaultError> {
 fn report_added(
     recipients_file: &Path,
     entries: &[RecipientEntry],
+    rekey_hint: bool,
     p: &Printer,
 ) -> Result<(), VaultError> {
     let added = recipients::add_recipients(recipients_file, entries)?;
@@ -310,7 +311,7 @@ fn report_added(
             recipients_file.display()
         ));
     }
-    if added.iter().any(|a| *a) {
+    if rekey_hint && added.iter().any(|a| *a) {
         p.info(
             "re-encrypt existing files for the new list with `condaplay vault rekey FILE.age...`",
         );

@@ -142,6 +142,12 @@ fn run_editor(editor: &[String], file: &Path, signals: &SignalGuard) -> Result<(
         }
         std::thread::sleep(Duration::from_millis(25));
     };
+    // A signal that came with the editor's exit (Ctrl-C reaches both).
+    match signals.take() {
+        Some(libc::SIGINT) => interrupted = Some(libc::SIGINT),
+        Some(sig) => return Err(VaultError::Interrupted(signals::name(sig))),
+        None => {}
+    }
     if status.success() {
         return Ok(());
     }
