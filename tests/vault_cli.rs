@@ -659,6 +659,13 @@ fn pty_with_input(input: &[u8]) -> (std::fs::File, std::fs::File) {
         )
     };
     assert_eq!(rc, 0, "openpty");
+    // Not inherited by processes other tests start meanwhile: a stray copy of
+    // the slave would keep the terminal open after our child exits.
+    // SAFETY: setting a flag on descriptors we own.
+    unsafe {
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
     // SAFETY: fresh descriptors we own.
     let (mut m, s) = unsafe {
         (
@@ -897,4 +904,92 @@ fn git_textconv_shows_decrypted_diff() {
         .unwrap();
     let diff = String::from_utf8(git(&["diff"]).stdout).unwrap();
     assert!(diff.contains("-A=1") && diff.contains("+A=2"), "{diff}");
+}
+
+#[test]
+fn passphrase_protected_identity_prompts_on_the_terminal() {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+
+    let env = Env::new();
+    let key = env.init();
+    env.write("p.txt", "behind a passphrase\n");
+    env.ok(&["encrypt", "p.txt"]);
+    // Protect the identity with a passphrase the way `age -p` does (the age
+    // crate picks the scrypt work for this build, so the test stays quick).
+    let plain_id = fs::read(env.identity()).unwrap();
+    let protected = env.home.join("protected.txt");
+    let enc = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
+        "correct horse".to_string(),
+    ));
+    let mut out = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut w = enc.wrap_output(armor).unwrap();
+    w.write_all(&plain_id).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    fs::write(&protected, &out).unwrap();
+    let protected = protected.to_str().unwrap().to_string();
+
+    // Without a terminal: a clear error, no plaintext.
+    let o = env
+        .cmd()
+        .env("PINENTRY_PROGRAM", "/nonexistent")
+        .args(["view", "--identity", &protected, "p.txt.age"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success() && o.stdout.is_empty());
+    assert!(
+        stderr(&o).contains("could not unlock the identity"),
+        "{}",
+        stderr(&o)
+    );
+
+    // On a terminal: the prompt appears there and the answer unlocks it.
+    let (master, slave) = pty_with_input(b"");
+    let mut cmd = env.cmd();
+    cmd.env("PINENTRY_PROGRAM", "/nonexistent")
+        .args(["view", "--identity", &protected, "p.txt.age"])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    // The terminal must be open only in the child, so reading it ends when
+    // the child does.
+    drop(cmd);
+    drop(slave);
+    let reader = std::thread::spawn(move || {
+        let mut m = master;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        let mut answered = false;
+        loop {
+            match m.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+            if !answered && String::from_utf8_lossy(&seen).contains("passphrase") {
+                m.write_all(b"correct horse\n").unwrap();
+                answered = true;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let o = child.wait_with_output().unwrap();
+    let screen = reader.join().unwrap();
+    assert!(o.status.success(), "{} / terminal: {screen}", stderr(&o));
+    assert!(
+        screen.contains("Type passphrase for encrypted identity"),
+        "{screen}"
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "behind a passphrase\n");
+    assert!(!key.is_empty());
 }

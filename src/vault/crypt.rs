@@ -50,7 +50,7 @@ pub fn decrypt_bytes(
         msg,
     };
     let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(ciphertext))
-        .map_err(|e| err(describe(&e)))?;
+        .map_err(|e| err(describe(&e, None)))?;
     if decryptor.is_scrypt() {
         return Err(err(
             "it is encrypted with a passphrase, not to recipients; decrypt it with `age -d`".into(),
@@ -66,25 +66,46 @@ pub fn decrypt_bytes(
                 ours: ids.public.clone(),
             });
         }
-        Err(e) => return Err(err(describe(&e))),
+        Err(e) => return Err(err(describe(&e, Some(ids)))),
     };
     // The plaintext is never longer than the ciphertext: reserve it all up
     // front so no reallocation leaves an unzeroized copy behind.
     let mut plain = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     if let Err(e) = reader.read_to_end(&mut plain) {
-        return Err(err(format!("{e} (the file is damaged or was changed)")));
+        return Err(err(format!("{e}: the file is damaged or was changed")));
     }
     Ok(plain)
 }
 
-fn describe(e: &age::DecryptError) -> String {
-    let s = e.to_string();
-    let first = s
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("unreadable age file");
-    format!("{first} (the file is damaged, changed or not an age file)")
+/// What went wrong, in words that point at the cause.
+fn describe(e: &age::DecryptError, ids: Option<&Identities>) -> String {
+    use age::DecryptError as E;
+    let identity = ids.map_or_else(String::new, |i| format!(" {}", i.path.display()));
+    match e {
+        E::DecryptionFailed => "decryption failed: the file is damaged or was changed".into(),
+        E::InvalidHeader => "invalid age header: the file is damaged or not an age file".into(),
+        E::InvalidMac => "header check failed: the file is damaged or was changed".into(),
+        E::UnknownFormat => "not an age v1 file".into(),
+        E::KeyDecryptionFailed => {
+            format!(
+                "could not unlock the identity{identity} (wrong passphrase, or no terminal to ask on)"
+            )
+        }
+        E::ExcessiveWork { required, .. } => {
+            format!(
+                "the passphrase-protected identity{identity} needs scrypt work factor {required}, above the limit"
+            )
+        }
+        E::Io(io) => format!("{io}: the file is damaged or was changed"),
+        other => {
+            let s = other.to_string();
+            s.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("unreadable age file")
+                .to_string()
+        }
+    }
 }
 
 /// The recipient stanza types in an age header (`X25519`, `ssh-ed25519`,

@@ -14,6 +14,13 @@ use zeroize::Zeroizing;
 
 use super::{VaultError, fsutil};
 
+/// The scrypt work factor (log2 N) accepted for passphrase-protected
+/// identities: 2^20 is 1 GiB and a few seconds. age's own default is "4 above
+/// what this machine does in a second", which in a debug build rejects files
+/// made by a release `age`; the identity file is the user's own, so a fixed
+/// generous bound is safe.
+const MAX_WORK_FACTOR: u8 = 20;
+
 /// The identities loaded from one file, with the public key(s) they answer
 /// to, for messages ("our identity has public key ...").
 pub struct Identities {
@@ -28,11 +35,15 @@ impl Identities {
             path: path.to_path_buf(),
             msg: "identity path is not UTF-8",
         })?;
-        let ids = read_identities(vec![name.to_string()], None, &mut StdinGuard::new(false))
-            .map_err(|e| VaultError::Identity {
-                path: path.to_path_buf(),
-                msg: one_line(&e.to_string()),
-            })?;
+        let ids = read_identities(
+            vec![name.to_string()],
+            Some(MAX_WORK_FACTOR),
+            &mut StdinGuard::new(false),
+        )
+        .map_err(|e| VaultError::Identity {
+            path: path.to_path_buf(),
+            msg: one_line(&e.to_string()),
+        })?;
         if ids.is_empty() {
             return Err(VaultError::Identity {
                 path: path.to_path_buf(),
