@@ -993,3 +993,89 @@ fn passphrase_protected_identity_prompts_on_the_terminal() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "behind a passphrase\n");
     assert!(!key.is_empty());
 }
+
+#[test]
+fn init_with_identity_path_creates_it_there() {
+    let env = Env::new();
+    let path = env.home.join("keys/team.txt");
+    env.ok(&["init", "--identity", path.to_str().unwrap()]);
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    assert!(!env.identity().exists());
+    let public =
+        String::from_utf8(tool(Command::new("age-keygen").arg("-y").arg(&path)).stdout).unwrap();
+    assert_eq!(env.ok(&["recipients", "list"]), public);
+    // CONDAPLAY_IDENTITY finds it for decryption.
+    env.write("s.txt", "x\n");
+    env.ok(&["encrypt", "s.txt"]);
+    let out = env
+        .cmd()
+        .env("CONDAPLAY_IDENTITY", &path)
+        .args(["view", "s.txt.age"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "x\n",
+        "{}",
+        stderr(&out)
+    );
+    // With no identity anywhere, the error says where it looked.
+    let out = env.run(&["view", "s.txt.age"]);
+    assert!(
+        stderr(&out).contains("no identity found") && stderr(&out).contains(".ssh/id_ed25519"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn on_ram_fs(p: &Path) -> bool {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: zeroed out-struct, valid path.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statfs(c.as_ptr(), &mut st) }, 0);
+    matches!(st.f_type as i64, 0x0102_1994 | 0x8584_58f6)
+}
+
+#[test]
+fn edit_warns_when_scratch_dir_is_on_disk() {
+    let env = Env::new();
+    env.init();
+    env.write("a.txt", "x\n");
+    env.ok(&["encrypt", "a.txt"]);
+    let out = env
+        .cmd()
+        .env("EDITOR", "true")
+        .args(["edit", "a.txt.age"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let warned = stderr(&out).contains("not on a RAM filesystem");
+    assert_eq!(warned, !on_ram_fs(&env.scratch), "{}", stderr(&out));
+    // /dev/shm, when XDG_RUNTIME_DIR is not set, is RAM and gives no warning.
+    if on_ram_fs(Path::new("/dev/shm")) {
+        let out = env
+            .cmd()
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("EDITOR", "true")
+            .args(["edit", "a.txt.age"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(
+            !stderr(&out).contains("not on a RAM filesystem"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 use super::edit::{self, EditOutcome};
 use super::identity::{self, Identities};
 use super::recipients::{self, RecipientEntry};
+use super::signals::{self, SignalGuard};
 use super::vars::inner_path;
 use super::{VaultError, crypt, fsutil, harden_process};
 use crate::output::Printer;
@@ -107,7 +108,13 @@ fn dispatch(args: VaultArgs, p: &Printer) -> Result<i32, VaultError> {
         }
         VaultCommand::Decrypt { files, force } => {
             let ids = load_identity(id_flag)?;
+            // Ctrl-C waits for the file being written: a temporary file of
+            // plaintext must not be left behind half-renamed.
+            let signals = SignalGuard::install();
             for f in &files {
+                if let Some(sig) = signals.take() {
+                    return Err(VaultError::Interrupted(signals::name(sig)));
+                }
                 decrypt(f, &ids, force, p)?;
             }
         }

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use zeroize::Zeroizing;
+
 use super::VaultError;
 
 pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<(String, String)>, VaultError> {
@@ -42,14 +44,18 @@ pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<(String, String)>, Va
         let value = match rest.chars().next() {
             Some(q @ ('"' | '\'')) => {
                 // Gather lines until the closing quote.
-                let mut body = rest[1..].to_string();
+                let mut body = Zeroizing::new(rest[1..].to_string());
                 loop {
                     if let Some((value, after)) = closing_quote(&body, q) {
                         let after = after.trim_start();
                         if !after.is_empty() && !after.starts_with('#') {
                             return Err(err(i, "unexpected text after the closing quote"));
                         }
-                        break if q == '"' { unescape(&value) } else { value };
+                        break if q == '"' {
+                            unescape(&Zeroizing::new(value))
+                        } else {
+                            value
+                        };
                     }
                     if i >= lines.len() {
                         return Err(err(

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::scratch::ScratchDir;
 use super::signals::{self, SignalGuard};
@@ -195,7 +195,7 @@ fn validate(bytes: &[u8], inner: &Path) -> Result<(), String> {
         std::str::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", inner.display()))?;
     match kind {
         Inner::Dotenv => dotenv::parse_dotenv(text, inner)
-            .map(|_| ())
+            .map(|mut pairs| pairs.iter_mut().for_each(|(_, v)| v.zeroize()))
             .map_err(|e| e.to_string()),
         Inner::Yaml => crate::yaml::parse_str(text, inner)
             .map(|_| ())

@@ -24,4 +24,4 @@ pub use error::VaultError;
 pub use harden::harden_process;
 pub use identity::{Identities, default_identity_path, find_identity};
 pub use recipients::{RecipientEntry, read_recipients, recipients_path};
-pub use vars::load_vars_file;
+pub use vars::{load_vars_file, load_vars_with};

@@ -46,8 +46,17 @@ pub fn load_vars_file(
     identity: Option<&Path>,
 ) -> Result<(Map<String, Value>, Vec<String>), VaultError> {
     let ids = Identities::load(&find_identity(identity)?)?;
+    load_vars_with(path, &ids)
+}
+
+/// [`load_vars_file`] with identities loaded once by the caller, so a
+/// passphrase-protected identity is asked for once per run, not per file.
+pub fn load_vars_with(
+    path: &Path,
+    ids: &Identities,
+) -> Result<(Map<String, Value>, Vec<String>), VaultError> {
     let ciphertext = fsutil::read(path)?;
-    let plain = crypt::decrypt_bytes(&ciphertext, &ids, path)?;
+    let plain = crypt::decrypt_bytes(&ciphertext, ids, path)?;
     let inner = inner_path(path);
     let text = std::str::from_utf8(&plain).map_err(|_| VaultError::Vars {
         file: inner.clone(),
