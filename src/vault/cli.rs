@@ -17,7 +17,7 @@ use crate::output::Printer;
 pub struct VaultArgs {
     #[command(subcommand)]
     pub command: VaultCommand,
-    /// Identity (private key) file that decrypts [default: $CONDAPLAY_IDENTITY,
+    /// Identity (private key) file; `init` creates it if missing [default: $CONDAPLAY_IDENTITY,
     /// ~/.config/condaplay/identity.txt, ~/.ssh/id_ed25519].
     #[arg(long, global = true, value_name = "PATH")]
     pub identity: Option<PathBuf>,

@@ -71,7 +71,7 @@ pub enum VaultError {
     #[error("{}: {msg}", file.display())]
     Vars { file: PathBuf, msg: String },
 
-    #[error("{}: does not parse ({msg}); edit aborted, nothing written", file.display())]
+    #[error("{msg}; edit aborted, nothing written")]
     Invalid { file: PathBuf, msg: String },
 
     #[error("editor: {0}; nothing written")]
