@@ -25,11 +25,7 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "condaplay",
-    version,
-    about = "Agentless playbooks over plain SSH, with Ansible's syntax"
-)]
+#[command(name = "condaplay", version, about = "Agentless playbooks over plain SSH, with Ansible's syntax")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -102,11 +98,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
             let _ = e.print();
             return code;
         }
@@ -125,10 +117,7 @@ pub fn main() -> i32 {
 fn exit_code_of(e: &anyhow::Error) -> i32 {
     if let Some(run) = e.downcast_ref::<crate::exec::RunError>() {
         run.exit_code()
-    } else if e
-        .downcast_ref::<crate::inventory::InventoryError>()
-        .is_some()
-    {
+    } else if e.downcast_ref::<crate::inventory::InventoryError>().is_some() {
         exit::PARSE
     } else {
         exit::ERROR

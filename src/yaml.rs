@@ -34,11 +34,7 @@ impl fmt::Display for Loc {
 
 impl Loc {
     pub fn file(path: &Path) -> Loc {
-        Loc {
-            file: Arc::new(path.to_path_buf()),
-            line: 0,
-            col: 0,
-        }
+        Loc { file: Arc::new(path.to_path_buf()), line: 0, col: 0 }
     }
 }
 
@@ -47,10 +43,7 @@ pub enum YamlError {
     #[error("{loc}: invalid YAML: {msg}")]
     Syntax { loc: Loc, msg: String },
     #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write YAML: {0}")]
     Emit(String),
 }
@@ -108,10 +101,7 @@ impl Node {
 
     /// The value of `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     /// A short word for error messages ("a mapping", "a string", ...).
@@ -137,10 +127,7 @@ impl Node {
             Kind::Str(s) => Value::String(s.clone()),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             Kind::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
+                entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect(),
             ),
         }
     }
@@ -177,20 +164,11 @@ fn options() -> serde_saphyr::Options {
 /// Parses one YAML document. An empty document is `Kind::Null`.
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, YamlError> {
     let file = Arc::new(file.to_path_buf());
-    if text.trim().is_empty()
-        || text.lines().all(|l| {
-            let t = l.trim();
-            t.is_empty() || t.starts_with('#') || t == "---"
-        })
-    {
-        return Ok(Node {
-            loc: Loc {
-                file,
-                line: 1,
-                col: 1,
-            },
-            kind: Kind::Null,
-        });
+    if text.trim().is_empty() || text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    }) {
+        return Ok(Node { loc: Loc { file, line: 1, col: 1 }, kind: Kind::Null });
     }
     let parsed: Result<Spanned<Raw>, _> = serde_saphyr::from_str_with_options(text, options());
     match parsed {
@@ -199,20 +177,15 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, YamlError> {
             let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             let msg = e.without_snippet().to_string();
             let msg = msg.lines().next().unwrap_or("").to_string();
-            Err(YamlError::Syntax {
-                loc: Loc { file, line, col },
-                msg,
-            })
+            Err(YamlError::Syntax { loc: Loc { file, line, col }, msg })
         }
     }
 }
 
 /// Reads and parses a YAML file.
 pub fn parse_file(path: &Path) -> Result<Node, YamlError> {
-    let text = std::fs::read_to_string(path).map_err(|source| YamlError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| YamlError::Read { path: path.to_path_buf(), source })?;
     parse_str(&text, path)
 }
 
@@ -263,9 +236,7 @@ impl Node {
             Raw::Int(i) => Kind::Int(i),
             Raw::Float(f) => Kind::Float(f),
             Raw::Str(s) => Kind::Str(s),
-            Raw::Seq(items) => {
-                Kind::Seq(items.into_iter().map(|i| Node::convert(i, text)).collect())
-            }
+            Raw::Seq(items) => Kind::Seq(items.into_iter().map(|i| Node::convert(i, text)).collect()),
             Raw::Map(entries) => Kind::Map(
                 entries
                     .into_iter()
@@ -372,14 +343,8 @@ mod tests {
 
     #[test]
     fn leading_zero_is_octal_like_pyyaml() {
-        assert_eq!(
-            parse("mode: 0644").get("mode").unwrap().kind,
-            Kind::Int(0o644)
-        );
-        assert_eq!(
-            parse("mode: '0644'").get("mode").unwrap().kind,
-            Kind::Str("0644".into())
-        );
+        assert_eq!(parse("mode: 0644").get("mode").unwrap().kind, Kind::Int(0o644));
+        assert_eq!(parse("mode: '0644'").get("mode").unwrap().kind, Kind::Str("0644".into()));
     }
 
     #[test]
@@ -387,10 +352,7 @@ mod tests {
         let n = parse("y: n\nyes_: yes\n");
         assert_eq!(n.to_json(), serde_json::json!({"y": "n", "yes_": true}));
         let n = parse("a: true\nb: ~\nc: 1.5\nd: hello\n");
-        assert_eq!(
-            n.to_json(),
-            serde_json::json!({"a": true, "b": null, "c": 1.5, "d": "hello"})
-        );
+        assert_eq!(n.to_json(), serde_json::json!({"a": true, "b": null, "c": 1.5, "d": "hello"}));
         assert!(parse("# only a comment\n").is_null());
     }
 
@@ -404,10 +366,7 @@ mod tests {
     #[test]
     fn anchors_and_merge_keys() {
         let n = parse("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n");
-        assert_eq!(
-            n.get("other").unwrap().to_json(),
-            serde_json::json!({"x": 1, "y": 2})
-        );
+        assert_eq!(n.get("other").unwrap().to_json(), serde_json::json!({"x": 1, "y": 2}));
     }
 
     #[test]

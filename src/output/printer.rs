@@ -25,24 +25,12 @@ impl Printer {
     pub fn new(json: bool) -> Printer {
         let tty = std::io::stdout().is_terminal();
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Printer {
-            color,
-            tty,
-            json,
-            secrets: Mutex::default(),
-            lock: Mutex::default(),
-        }
+        Printer { color, tty, json, secrets: Mutex::default(), lock: Mutex::default() }
     }
 
     /// A printer for tests and pipes: no colour, no terminal.
     pub fn plain() -> Printer {
-        Printer {
-            color: false,
-            tty: false,
-            json: false,
-            secrets: Mutex::default(),
-            lock: Mutex::default(),
-        }
+        Printer { color: false, tty: false, json: false, secrets: Mutex::default(), lock: Mutex::default() }
     }
 
     pub fn is_tty(&self) -> bool {
@@ -103,30 +91,18 @@ impl Printer {
     }
 
     pub fn warn(&self, text: &str) {
-        let t = if self.color {
-            format!("\x1b[35m[WARNING]: {text}\x1b[0m")
-        } else {
-            format!("[WARNING]: {text}")
-        };
+        let t = if self.color { format!("\x1b[35m[WARNING]: {text}\x1b[0m") } else { format!("[WARNING]: {text}") };
         self.write(Stream::Err, &t);
     }
 
     pub fn error(&self, text: &str) {
-        let t = if self.color {
-            format!("\x1b[31mERROR: {text}\x1b[0m")
-        } else {
-            format!("ERROR: {text}")
-        };
+        let t = if self.color { format!("\x1b[31mERROR: {text}\x1b[0m") } else { format!("ERROR: {text}") };
         self.write(Stream::Err, &t);
     }
 
     /// Wraps `text` in an ANSI colour when colour is on.
     pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
 
     pub fn write(&self, stream: Stream, text: &str) {
