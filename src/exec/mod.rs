@@ -98,12 +98,37 @@ fn limit_hosts(inv: &Inventory, limit: &str) -> Result<Vec<String>, RunError> {
     Ok(inv.select(limit)?.0)
 }
 
+/// Decrypts vault files for a run: the identity is loaded once, on first use
+/// (a passphrase-protected one asks once), and every secret is masked.
+struct VaultVars<'p> {
+    flag: Option<PathBuf>,
+    ids: std::cell::OnceCell<crate::vault::Identities>,
+    printer: &'p Printer,
+}
+
+impl VaultVars<'_> {
+    fn load(&self, path: &Path) -> Result<Map<String, Value>, String> {
+        if self.ids.get().is_none() {
+            crate::vault::harden_process();
+            let file =
+                crate::vault::find_identity(self.flag.as_deref()).map_err(|e| e.to_string())?;
+            let ids = crate::vault::Identities::load(&file).map_err(|e| e.to_string())?;
+            let _ = self.ids.set(ids);
+        }
+        let ids = self.ids.get().expect("set above");
+        let (vars, secrets) = crate::vault::load_vars_with(path, ids).map_err(|e| e.to_string())?;
+        for s in &secrets {
+            self.printer.add_secret(s);
+        }
+        Ok(vars)
+    }
+}
+
 /// Loads every vars_files entry of a play, `.age` files through the vault.
 fn load_vars_files(
     play: &crate::playbook::Play,
-    identity: Option<&Path>,
+    vault: &VaultVars,
     extra: &Map<String, Value>,
-    printer: &Printer,
 ) -> Result<Map<String, Value>, RunError> {
     let mut out = Map::new();
     let templar = crate::template::Templar::new();
@@ -121,12 +146,9 @@ fn load_vars_files(
         };
         let path: PathBuf = play.dir.join(&name);
         let vars = if name.ends_with(".age") {
-            let (vars, secrets) = crate::vault::load_vars_file(&path, identity)
-                .map_err(|e| RunError::Vars(format!("{loc}: {e}")))?;
-            for s in &secrets {
-                printer.add_secret(s);
-            }
-            vars
+            vault
+                .load(&path)
+                .map_err(|e| RunError::Vars(format!("{loc}: {e}")))?
         } else {
             match yaml::parse_file(&path)
                 .map_err(|e| RunError::Vars(format!("{loc}: vars_files: {e}")))?
@@ -150,15 +172,12 @@ fn load_vars_files(
 pub fn run_command(args: RunArgs, printer: &Printer, check_only: bool) -> Result<i32, RunError> {
     let playbook = Playbook::load(&args.playbook)?;
     let extra = parse_extra_vars(&args.extra_vars)?;
-    let identity = args.identity.clone();
-    let loader = |p: &Path| -> Result<Map<String, Value>, String> {
-        let (vars, secrets) =
-            crate::vault::load_vars_file(p, identity.as_deref()).map_err(|e| e.to_string())?;
-        for s in &secrets {
-            printer.add_secret(s);
-        }
-        Ok(vars)
+    let vault = VaultVars {
+        flag: args.identity.clone(),
+        ids: std::cell::OnceCell::new(),
+        printer,
     };
+    let loader = |p: &Path| vault.load(p);
     let inventory = Inventory::load(&LoadOptions {
         sources: &args.inventory,
         playbook_dir: Some(&playbook.dir),
@@ -166,7 +185,7 @@ pub fn run_command(args: RunArgs, printer: &Printer, check_only: bool) -> Result
     })?;
     let mut files = Vec::new();
     for play in &playbook.plays {
-        files.push(load_vars_files(play, identity.as_deref(), &extra, printer)?);
+        files.push(load_vars_files(play, &vault, &extra)?);
     }
     if check_only {
         printer.line(&format!(
