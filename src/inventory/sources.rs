@@ -77,7 +77,8 @@ fn load_path(data: &mut Data, path: &Path) -> Result<(), InventoryError> {
 }
 
 /// YAML for `.yml`, `.yaml` and `.json`; otherwise YAML only when the text
-/// is a YAML mapping (INI never is), else INI.
+/// is a YAML mapping of groups (every value a mapping or empty), else INI:
+/// an INI host line with `: ` in a value can parse as a YAML mapping too.
 fn parse_text(data: &mut Data, path: &Path, text: &str) -> Result<(), InventoryError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if matches!(ext, "yml" | "yaml" | "json") {
@@ -85,7 +86,10 @@ fn parse_text(data: &mut Data, path: &Path, text: &str) -> Result<(), InventoryE
         return yaml_format::parse(data, &doc);
     }
     if let Ok(doc) = crate::yaml::parse_str(text, path) {
-        if doc.as_map().is_some() {
+        let groups = doc
+            .as_map()
+            .is_some_and(|m| m.iter().all(|(_, v)| v.is_null() || v.as_map().is_some()));
+        if groups {
             return yaml_format::parse(data, &doc);
         }
     }
