@@ -26,9 +26,9 @@ fn a_host_listed_at_the_top_and_in_a_group_leaves_ungrouped() {
 
 #[test]
 fn inline_host_values_are_python_literals_after_shell_unquoting() {
-    let inv = ini(concat!(
+    let inv = ini(
         "h1 n=1 t=True lower=true s='a b' q=\"1\" f=1.5 l=\"[1, 'x']\" d=\"{'k': None}\" o=0644 e= # comment\n",
-    ));
+    );
     let v = inv.host_vars("h1");
     assert_eq!(
         Value::Object(v),
