@@ -47,6 +47,22 @@ fn is_ipv6(s: &str) -> bool {
     IPV6.is_match(s) && (s.contains("::") || s.matches(':').count() == 7)
 }
 
+/// A literal IPv4 or IPv6 address (no ranges): such names keep their dots
+/// in `inventory_hostname_short`.
+pub(crate) fn is_ip(name: &str) -> bool {
+    let v4 = {
+        let parts: Vec<&str> = name.split('.').collect();
+        parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            && parts
+                .iter()
+                .all(|p| p.parse::<u16>().is_ok_and(|n| n <= 255))
+    };
+    v4 || name.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
 /// The host names and port a host pattern from an inventory file stands for.
 pub(crate) fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u64>), String> {
     let (name, port) = parse_address(pattern, true).unwrap_or_else(|| (pattern.to_string(), None));

@@ -238,11 +238,7 @@ pub(crate) fn graph(
             }
         }
         if show_vars {
-            let mut gv = group.vars.clone();
-            if group.priority != 1 {
-                gv.insert("ansible_group_priority".into(), Value::from(group.priority));
-            }
-            vars_at(&gv, depth + 1, out);
+            vars_at(&inv.group_display_vars(g), depth + 1, out);
         }
     }
     let mut out = Vec::new();

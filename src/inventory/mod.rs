@@ -214,6 +214,24 @@ impl Inventory {
             .collect()
     }
 
+    /// A group's own variables as `ansible-inventory --graph --vars` shows
+    /// them: inventory-file vars, then group_vars/ next to each source and
+    /// the playbook, plus a non-default `ansible_group_priority`.
+    pub(crate) fn group_display_vars(&self, g: usize) -> Vars {
+        let group = &self.data.groups[g];
+        let mut out = group.vars.clone();
+        for &d in &self.source_dirs {
+            merge(&mut out, self.dirs[d].groups.get(&group.name));
+        }
+        if let Some(p) = &self.playbook {
+            merge(&mut out, p.groups.get(&group.name));
+        }
+        if group.priority != 1 {
+            out.insert("ansible_group_priority".into(), Value::from(group.priority));
+        }
+        out
+    }
+
     /// Group names in the order they were first seen (`all`, `ungrouped` first).
     pub fn group_list(&self) -> Vec<&str> {
         self.data.groups.iter().map(|g| g.name.as_str()).collect()
@@ -232,7 +250,7 @@ impl Inventory {
     pub fn magic_vars(&self, host: &str) -> Vars {
         let mut m = Vars::new();
         m.insert("inventory_hostname".into(), Value::from(host));
-        let short = if matches!(host, "localhost" | "127.0.0.1" | "::1") {
+        let short = if address::is_ip(host) {
             host
         } else {
             host.split('.').next().unwrap_or(host)

@@ -97,3 +97,5 @@ pub(super) fn var<'a>(vars: &'a Vars, k: &str) -> &'a Value {
     vars.get(k)
         .unwrap_or_else(|| panic!("no var {k} in {vars:?}"))
 }
+
+mod listing_tests;
