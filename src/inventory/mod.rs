@@ -5,6 +5,12 @@
 //! variable precedence between all of those.
 //!
 //! Nothing here connects or templates: values are returned as written.
+//!
+//! Ansible's behaviour wins where intuition differs: INI values are Python
+//! literals in host lines and `[g:vars]` alike (`true` stays a string,
+//! `True` is a boolean); group vars from inventory files sit below
+//! `group_vars/all`; pattern unions keep pattern order (`db:web` gives db
+//! hosts first); a host in no group has `group_names == ["ungrouped"]`.
 
 mod address;
 mod cli;

@@ -245,3 +245,19 @@ fn group_priority_must_be_an_integer() {
         "{e}"
     );
 }
+
+#[test]
+fn ini_host_line_with_colon_space_in_a_value_is_not_taken_for_yaml() {
+    // `d="{'k': 1}"` makes the whole line a valid YAML mapping; an extension-less
+    // file is YAML only when it is a mapping of groups.
+    let inv = ini("h1 d=\"{'k': 1}\"\n");
+    assert_eq!(inv.hosts(), ["h1"]);
+    assert_eq!(var(&inv.host_vars("h1"), "d"), &json!({"k": 1}));
+}
+
+#[test]
+fn pending_children_resolve_through_several_levels() {
+    let inv = ini("[top:children]\nmid\n[mid:children]\nleaf\n[leaf]\nh1\n");
+    assert_eq!(inv.group_names("h1"), ["leaf", "mid", "top"]);
+    assert_eq!(inv.group_list(), ["all", "ungrouped", "top", "mid", "leaf"]);
+}
