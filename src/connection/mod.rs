@@ -39,7 +39,7 @@ pub enum ConnError {
 
 /// A live connection to one host.
 pub enum Connection {
-    Ssh(ssh::SshConnection),
+    Ssh(Box<ssh::SshConnection>),
     Local(local::LocalConnection),
 }
 
@@ -49,9 +49,9 @@ impl Connection {
     /// paths are limited to about 100 bytes).
     pub async fn open(target: &Target, control_dir: &Path) -> Result<Connection, ConnError> {
         Ok(match target.kind {
-            ConnectionKind::Ssh => {
-                Connection::Ssh(ssh::SshConnection::open(target, control_dir).await?)
-            }
+            ConnectionKind::Ssh => Connection::Ssh(Box::new(
+                ssh::SshConnection::open(target, control_dir).await?,
+            )),
             ConnectionKind::Local => Connection::Local(local::LocalConnection),
         })
     }

@@ -1,5 +1,6 @@
 use std::path::Path;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use openssh::Session;
 use tokio::io::AsyncWriteExt;
@@ -8,6 +9,9 @@ use super::{ConnError, ExecOutput, Target};
 
 pub struct SshConnection {
     session: Session,
+    /// The master runs in the foreground as our child, with a parent-death
+    /// signal: a controller killed with SIGKILL takes its masters with it.
+    master: tokio::process::Child,
 }
 
 impl SshConnection {
@@ -15,37 +19,57 @@ impl SshConnection {
         let socket = control_dir.join(socket_name(&target.name));
         let _ = std::fs::remove_file(&socket);
         let log = control_dir.join(format!("{}.log", socket_name(&target.name)));
+        let _ = std::fs::remove_file(&log);
         let argv = master_argv(target, &socket, &log);
-        let out = tokio::process::Command::new("ssh")
-            .args(&argv)
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.args(&argv)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(false)
-            .output()
-            .await
-            .map_err(|source| ConnError::Spawn {
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut master = cmd.spawn().map_err(|source| ConnError::Spawn {
+            what: "ssh".into(),
+            source,
+        })?;
+        // ssh creates the control socket once the host is authenticated.
+        let deadline = Instant::now() + Duration::from_secs(u64::from(target.timeout) + 5);
+        loop {
+            if socket.exists() {
+                break;
+            }
+            let exited = master.try_wait().map_err(|source| ConnError::Spawn {
                 what: "ssh".into(),
                 source,
             })?;
-        if !out.status.success() {
-            let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            if let Ok(log_text) = std::fs::read_to_string(&log) {
-                if !log_text.trim().is_empty() {
-                    msg = format!("{msg}\n{}", log_text.trim());
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = master.kill().await;
+                let mut msg = std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                if msg.is_empty() {
+                    msg = match exited {
+                        Some(status) => format!("ssh exited with {status}"),
+                        None => format!("no answer within {} s", target.timeout + 5),
+                    };
                 }
+                let _ = std::fs::remove_file(&log);
+                let advice = host_key_advice(target, &msg).await;
+                return Err(ConnError::Unreachable(advice.unwrap_or_else(|| {
+                    format!("Failed to connect to the host via ssh: {msg}")
+                })));
             }
-            if msg.is_empty() {
-                msg = format!("ssh exited with {}", out.status);
-            }
-            let _ = std::fs::remove_file(&log);
-            let advice = host_key_advice(target, &msg).await;
-            return Err(ConnError::Unreachable(advice.unwrap_or_else(|| {
-                format!("Failed to connect to the host via ssh: {msg}")
-            })));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let session = Session::resume_mux(socket.into_boxed_path(), Some(log.into_boxed_path()));
-        Ok(SshConnection { session })
+        Ok(SshConnection { session, master })
     }
 
     pub async fn exec(&self, argv: &[String], input: &[u8]) -> Result<ExecOutput, ConnError> {
@@ -79,8 +103,14 @@ impl SshConnection {
         })
     }
 
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         let _ = self.session.close().await;
+        if tokio::time::timeout(Duration::from_secs(2), self.master.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.master.kill().await;
+        }
     }
 }
 
@@ -108,13 +138,12 @@ fn master_argv(t: &Target, socket: &Path, log: &Path) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "-M".into(),
         "-N".into(),
-        "-f".into(),
         "-S".into(),
         socket.display().to_string(),
         "-E".into(),
         log.display().to_string(),
         "-o".into(),
-        "ControlPersist=yes".into(),
+        "ControlPersist=no".into(),
         "-o".into(),
         "BatchMode=yes".into(),
         "-o".into(),

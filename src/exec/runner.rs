@@ -162,11 +162,15 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
+    /// Closes every master connection (after the recap, and on Ctrl-C).
     pub async fn close(&self) {
         let cells: Vec<ConnCell> = self.conns.lock().unwrap().drain().map(|(_, c)| c).collect();
         for cell in cells {
-            if let Some(Ok(conn)) = cell.get() {
-                if let Ok(conn) = Arc::try_unwrap(conn.clone()) {
+            let Ok(cell) = Arc::try_unwrap(cell) else {
+                continue;
+            };
+            if let Some(Ok(conn)) = cell.into_inner() {
+                if let Ok(conn) = Arc::try_unwrap(conn) {
                     conn.close().await;
                 }
             }

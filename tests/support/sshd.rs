@@ -131,6 +131,15 @@ AcceptEnv LANG LC_*\nSubsystem sftp internal-sftp\nLogLevel ERROR\n",
         p
     }
 
+    /// Cuts every live session and stops the server: a connection lost in
+    /// the middle of a task.
+    pub fn cut(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-9", "-P", &self.child.id().to_string()])
+            .status();
+        self.stop();
+    }
+
     /// Stops the server (to make a host unreachable mid-test).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
