@@ -268,3 +268,31 @@ fn check_command_validates_without_connecting() {
     run.assert_exit(0)
         .assert_stdout_contains("1 play(s), 1 task(s)");
 }
+
+#[test]
+fn until_retries_until_the_condition_holds() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo x >> {{ scratch }}/count; wc -l < {{ scratch }}/count
+      register: n
+      until: n.stdout | int >= 3
+      retries: 5
+      delay: 0
+    - shell: "false"
+      register: never
+      until: never.rc == 0
+      retries: 2
+      delay: 0
+      ignore_errors: true
+    - assert:
+        that: never is failed
+"#,
+    );
+    let run = t.run(&[]);
+    run.assert_exit(0)
+        .assert_stdout_contains("FAILED - RETRYING");
+    assert_eq!(read(&t.scratch(0).join("count")), "x\nx\nx\n");
+}

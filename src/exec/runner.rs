@@ -877,51 +877,11 @@ impl<'a> Runner<'a> {
         }
         let mut plans: Vec<HostPlan> = hosts.iter().map(|&h| self.plan_host(task, h, pc)).collect();
         // Phase 2: programs to hosts, all at once.
-        let mut jobs = Vec::new();
-        for (pi, p) in plans.iter().enumerate() {
-            if p.error.is_some() || p.bodies.is_empty() {
-                continue;
-            }
-            let conn_name = p
-                .delegate
-                .clone()
-                .unwrap_or_else(|| self.hosts[p.host].name.clone());
-            let target = self.target_for(&conn_name, &p.vars);
-            let program = protocol::program(
-                &p.bodies,
-                &protocol::ProgramOptions {
-                    check: p.check,
-                    diff: p.diff,
-                    env: &p.env,
-                },
-            );
-            jobs.push((
-                pi,
-                self.conn_cell(&conn_name),
-                target,
-                program,
-                p.become_.clone(),
-            ));
+        let all: Vec<usize> = (0..plans.len()).collect();
+        let mut by_plan = self.exec_plans(&plans, &all).await;
+        if task.until.is_some() {
+            self.retry_until(task, &plans, &mut by_plan).await;
         }
-        let ctl = self.control_dir.path().to_path_buf();
-        let outputs: Vec<(usize, Result<ExecOutput, ConnError>)> = futures::stream::iter(
-            jobs.into_iter()
-                .map(|(pi, cell, target, program, become_)| {
-                    let ctl = ctl.clone();
-                    async move {
-                        let r = match connect(&cell, target, &ctl).await {
-                            Ok(conn) => conn.exec(&program, become_.as_ref()).await,
-                            Err(e) => Err(ConnError::Unreachable(e)),
-                        };
-                        (pi, r)
-                    }
-                }),
-        )
-        .buffer_unordered(self.opts.forks.max(1))
-        .collect()
-        .await;
-        let mut by_plan: HashMap<usize, Result<ExecOutput, ConnError>> =
-            outputs.into_iter().collect();
         // Phase 3: results, in inventory order.
         let mut flow = Flow::Continue;
         let mut first_registered: Option<(Value, Option<Map<String, Value>>)> = None;
@@ -960,6 +920,117 @@ impl<'a> Runner<'a> {
             flow = Flow::EndPlay;
         }
         flow
+    }
+
+    /// Sends the programs of the given plans to their hosts, all at once
+    /// (up to `forks`), opening connections on first use.
+    async fn exec_plans(
+        &self,
+        plans: &[HostPlan],
+        which: &[usize],
+    ) -> HashMap<usize, Result<ExecOutput, ConnError>> {
+        let mut jobs = Vec::new();
+        for &pi in which {
+            let p = &plans[pi];
+            if p.error.is_some() || p.bodies.is_empty() {
+                continue;
+            }
+            let conn_name = p
+                .delegate
+                .clone()
+                .unwrap_or_else(|| self.hosts[p.host].name.clone());
+            let target = self.target_for(&conn_name, &p.vars);
+            let program = protocol::program(
+                &p.bodies,
+                &protocol::ProgramOptions {
+                    check: p.check,
+                    diff: p.diff,
+                    env: &p.env,
+                },
+            );
+            jobs.push((
+                pi,
+                self.conn_cell(&conn_name),
+                target,
+                program,
+                p.become_.clone(),
+            ));
+        }
+        let ctl = self.control_dir.path().to_path_buf();
+        futures::stream::iter(
+            jobs.into_iter()
+                .map(|(pi, cell, target, program, become_)| {
+                    let ctl = ctl.clone();
+                    async move {
+                        let r = match connect(&cell, target, &ctl).await {
+                            Ok(conn) => conn.exec(&program, become_.as_ref()).await,
+                            Err(e) => Err(ConnError::Unreachable(e)),
+                        };
+                        (pi, r)
+                    }
+                }),
+        )
+        .buffer_unordered(self.opts.forks.max(1))
+        .collect()
+        .await
+    }
+
+    /// `until:` with `retries` and `delay`: runs the task again on the hosts
+    /// whose result does not satisfy the condition yet.
+    async fn retry_until(
+        &self,
+        task: &Task,
+        plans: &[HostPlan],
+        by_plan: &mut HashMap<usize, Result<ExecOutput, ConnError>>,
+    ) {
+        let Some(cond) = &task.until else { return };
+        let Action::Module { module, .. } = &task.action else {
+            return;
+        };
+        for attempt in 1..=task.retries {
+            let pending: Vec<usize> = by_plan
+                .iter()
+                .filter(|(pi, out)| {
+                    let Ok(out) = out else { return false };
+                    let plan = &plans[**pi];
+                    let raws = protocol::parse(&out.stdout);
+                    let (Some(raw), Some(args)) = (
+                        raws.into_iter().next(),
+                        plan.items.first().and_then(|i| i.args.as_ref()),
+                    ) else {
+                        return false;
+                    };
+                    let reg = module.finish(args, raw).to_registered();
+                    let mut v = plan.vars.clone();
+                    if let Some(r) = &task.register {
+                        v.insert(r.clone(), reg.clone());
+                    }
+                    if let Value::Object(m) = &reg {
+                        for (k, val) in m {
+                            v.entry(k.clone()).or_insert(val.clone());
+                        }
+                    }
+                    !self
+                        .templar
+                        .eval_bool(cond, &Context::new(&v))
+                        .unwrap_or(false)
+                })
+                .map(|(pi, _)| *pi)
+                .collect();
+            if pending.is_empty() {
+                return;
+            }
+            for &pi in &pending {
+                let left = task.retries - attempt + 1;
+                self.report.printer.line(&format!(
+                    "FAILED - RETRYING: [{}]: {} ({left} retries left).",
+                    self.hosts[plans[pi].host].name,
+                    task.display_name()
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(u64::from(task.delay))).await;
+            by_plan.extend(self.exec_plans(plans, &pending).await);
+        }
     }
 
     async fn run_meta(
@@ -1102,7 +1173,7 @@ impl<'a> Runner<'a> {
             if !*ran || o.skipped {
                 continue;
             }
-            if task.changed_when.is_none() && task.failed_when.is_none() {
+            if task.changed_when.is_none() && task.failed_when.is_none() && task.until.is_none() {
                 continue;
             }
             let mut v = plan.vars.clone();
@@ -1141,6 +1212,15 @@ impl<'a> Runner<'a> {
                         }
                     }
                     Err(e) => *o = Outcome::fail(format!("failed_when: {e}")),
+                }
+            }
+            if let Some(until) = &task.until {
+                if !o.failed && !self.templar.eval_bool(until, &ctx).unwrap_or(false) {
+                    o.failed = true;
+                    o.msg = Some(format!(
+                        "retries exhausted ({} attempts): {until} is still false",
+                        task.retries + 1
+                    ));
                 }
             }
         }
