@@ -296,3 +296,35 @@ fn until_retries_until_the_condition_holds() {
         .assert_stdout_contains("FAILED - RETRYING");
     assert_eq!(read(&t.scratch(0).join("count")), "x\nx\nx\n");
 }
+
+#[test]
+fn become_runs_tasks_as_another_user_through_sudo() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - command: id -un
+      become: true
+      become_user: nobody
+      register: who
+      changed_when: false
+    - copy:
+        dest: "{{ scratch }}/who"
+        content: "{{ who.stdout }}"
+"#,
+    );
+    t.run(&[]).assert_exit(0);
+    assert_eq!(read(&t.scratch(0).join("who")), "nobody");
+}
+
+#[test]
+fn start_at_task_skips_earlier_tasks() {
+    let t = Test::new().hosts(1).playbook(
+        "- hosts: web\n  gather_facts: false\n  tasks:\n    - name: one\n      shell: touch {{ scratch }}/one\n    - name: two\n      shell: touch {{ scratch }}/two\n",
+    );
+    t.run(&["--start-at-task", "two"])
+        .assert_exit(0)
+        .assert_changed(1);
+    assert!(!t.scratch(0).join("one").exists() && t.scratch(0).join("two").exists());
+}

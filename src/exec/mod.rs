@@ -3,6 +3,7 @@
 
 pub mod adhoc;
 mod facts;
+mod progress;
 mod report;
 mod runner;
 mod stats;

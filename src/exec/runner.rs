@@ -957,22 +957,26 @@ impl<'a> Runner<'a> {
             ));
         }
         let ctl = self.control_dir.path().to_path_buf();
-        futures::stream::iter(
-            jobs.into_iter()
-                .map(|(pi, cell, target, program, become_)| {
-                    let ctl = ctl.clone();
-                    async move {
-                        let r = match connect(&cell, target, &ctl).await {
-                            Ok(conn) => conn.exec(&program, become_.as_ref()).await,
-                            Err(e) => Err(ConnError::Unreachable(e)),
-                        };
-                        (pi, r)
-                    }
-                }),
-        )
+        let progress = super::progress::Progress::new(self.report.printer);
+        let results = futures::stream::iter(jobs.into_iter().map(
+            |(pi, cell, target, program, become_)| {
+                let ctl = ctl.clone();
+                let bar = progress.host(&self.hosts[plans[pi].host].name);
+                async move {
+                    let r = match connect(&cell, target, &ctl).await {
+                        Ok(conn) => conn.exec(&program, become_.as_ref()).await,
+                        Err(e) => Err(ConnError::Unreachable(e)),
+                    };
+                    drop(bar);
+                    (pi, r)
+                }
+            },
+        ))
         .buffer_unordered(self.opts.forks.max(1))
         .collect()
-        .await
+        .await;
+        progress.clear();
+        results
     }
 
     /// `until:` with `retries` and `delay`: runs the task again on the hosts
