@@ -1,0 +1,269 @@
+//! Template errors, worded like Ansible's ("'foo' is undefined") and placed:
+//! the template name or text, and the line inside it where minijinja knows it.
+
+use std::fmt;
+
+use minijinja::ErrorKind;
+use minijinja::value::Value;
+
+/// Where in the templated text an error happened. The executor adds the
+/// task's own file:line in front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Template file name for `render_text`, `None` for inline strings.
+    pub name: Option<String>,
+    /// The inline string (shortened), for errors in `render_str`/`eval`.
+    pub text: Option<String>,
+    /// 1-based line inside the template.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.name, &self.text) {
+            (Some(name), _) => write!(f, "in template {name}")?,
+            (None, Some(text)) => write!(f, "in {text:?}")?,
+            (None, None) => write!(f, "in template")?,
+        }
+        match self.line {
+            // A one-line inline string needs no line number.
+            Some(line)
+                if self.name.is_some() || self.text.as_ref().is_some_and(|t| t.contains('\n')) =>
+            {
+                write!(f, ", line {line}")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template syntax error: {msg} ({origin})")]
+    Syntax { msg: String, origin: Origin },
+    /// `what` is the variable (`'foo'`) or expression (`'foo.bar'`) that was undefined.
+    #[error("{what} is undefined ({origin})")]
+    Undefined { what: String, origin: Origin },
+    #[error("{msg} ({origin})")]
+    Render { msg: String, origin: Origin },
+}
+
+impl TemplateError {
+    pub fn origin(&self) -> &Origin {
+        match self {
+            TemplateError::Syntax { origin, .. }
+            | TemplateError::Undefined { origin, .. }
+            | TemplateError::Render { origin, .. } => origin,
+        }
+    }
+}
+
+/// Words in an expression that are not variables.
+const NOT_VARIABLES: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
+];
+
+/// Turns a minijinja error into ours. `source` is the template text,
+/// `undeclared` the top-level names the template reads from its context
+/// (not set inside it), `ctx` that context: together they tell which variable
+/// an undefined error is about.
+pub(crate) fn convert(
+    err: minijinja::Error,
+    source: &str,
+    name: Option<&str>,
+    undeclared: impl FnOnce() -> Vec<String>,
+    ctx: &Value,
+) -> TemplateError {
+    let origin = Origin {
+        name: name.map(str::to_string),
+        text: if name.is_none() {
+            Some(shorten(source))
+        } else {
+            None
+        },
+        line: err.line(),
+    };
+    let range = err.range().filter(|r| source.get(r.clone()).is_some());
+    let span = range.clone().and_then(|r| source.get(r)).map(str::trim);
+    // minijinja reports arithmetic on an undefined value as an invalid operation.
+    let undefined_op = err.kind() == ErrorKind::InvalidOperation
+        && err.detail().is_some_and(|d| {
+            d.contains("unsupported types undefined") || d.contains(" and undefined")
+        });
+    match err.kind() {
+        ErrorKind::SyntaxError => TemplateError::Syntax {
+            msg: message(&err),
+            origin,
+        },
+        ErrorKind::UndefinedError => {
+            let what = blame(source, span, range.map(|r| r.start), undeclared, ctx);
+            match err.detail() {
+                Some(super::filters::MANDATORY) => TemplateError::Render {
+                    msg: format!("Mandatory variable {what} not defined."),
+                    origin,
+                },
+                Some(detail) => TemplateError::Render {
+                    msg: format!("{detail}: {what} is undefined"),
+                    origin,
+                },
+                None => TemplateError::Undefined { what, origin },
+            }
+        }
+        _ if undefined_op => {
+            let what = blame(source, span, range.map(|r| r.start), undeclared, ctx);
+            TemplateError::Undefined { what, origin }
+        }
+        _ => {
+            let mut msg = message(&err);
+            if let Some(span) = span.filter(|s| !s.is_empty() && s.len() < 200) {
+                msg = format!("{msg} (in `{span}`)");
+            }
+            TemplateError::Render { msg, origin }
+        }
+    }
+}
+
+/// What an undefined error is about, quoted: the missing variable the failing
+/// span reads, else the span itself (`'dict.nope'`). A span that is a lone
+/// word is a filter or test name: the variable before it is to blame.
+fn blame(
+    source: &str,
+    span: Option<&str>,
+    start: Option<usize>,
+    undeclared: impl FnOnce() -> Vec<String>,
+    ctx: &Value,
+) -> String {
+    let mut missing: Vec<String> = undeclared()
+        .into_iter()
+        .filter(|v| ctx.get_attr(v).is_ok_and(|x| x.is_undefined()))
+        .filter(|v| !NOT_VARIABLES.contains(&v.as_str()))
+        .collect();
+    missing.sort();
+    let Some(span) = span else {
+        // No position: a short source is the expression itself.
+        let expr = source.trim();
+        return match first_missing_in(source, &missing) {
+            Some(v) => format!("'{v}'"),
+            None if !expr.contains('\n') && expr.len() < 100 => format!("'{expr}'"),
+            None => "a value".to_string(),
+        };
+    };
+    if let Some(v) = first_missing_in(span, &missing) {
+        return format!("'{v}'");
+    }
+    let lone_word = !span.is_empty() && span.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if lone_word {
+        let before = &source[..start.unwrap_or(0).min(source.len())];
+        if let Some(v) = last_missing_in(before, &missing) {
+            return format!("'{v}'");
+        }
+    }
+    format!("'{span}'")
+}
+
+/// The last of `missing` that `text` reads as a variable.
+fn last_missing_in<'a>(text: &str, missing: &'a [String]) -> Option<&'a str> {
+    let mut last = None;
+    let mut rest = text;
+    while let Some(found) = first_missing_in_at(rest, missing) {
+        last = Some(found.0);
+        rest = &rest[found.1..];
+    }
+    last
+}
+
+/// The first of `missing` that `span` reads as a variable (not after a `.`).
+fn first_missing_in<'a>(span: &str, missing: &'a [String]) -> Option<&'a str> {
+    first_missing_in_at(span, missing).map(|(name, _)| name)
+}
+
+/// Like [`first_missing_in`], also giving the byte offset just past the name.
+fn first_missing_in_at<'a>(span: &str, missing: &'a [String]) -> Option<(&'a str, usize)> {
+    let bytes = span.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' || c == b'"' {
+            // skip string literals
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &span[start..i];
+            let after_dot = span[..start].trim_end().ends_with('.');
+            if !after_dot {
+                if let Some(m) = missing.iter().find(|m| *m == word) {
+                    return Some((m, i));
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
+fn message(err: &minijinja::Error) -> String {
+    let mut msg = match err.detail() {
+        Some(detail) => format!("{}: {detail}", err.kind()),
+        None => err.kind().to_string(),
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_variable_not_attribute_or_string() {
+        let missing = vec!["foo".to_string(), "bar".to_string()];
+        assert_eq!(
+            first_missing_in("x.foo + 'bar' + bar", &missing),
+            Some("bar")
+        );
+        assert_eq!(first_missing_in("foo.x", &missing), Some("foo"));
+        assert_eq!(first_missing_in("x . foo", &missing), None);
+    }
+
+    #[test]
+    fn origin_shows_line_only_where_useful() {
+        let o = Origin {
+            name: None,
+            text: Some("{{ x }}".into()),
+            line: Some(1),
+        };
+        assert_eq!(o.to_string(), "in \"{{ x }}\"");
+        let o = Origin {
+            name: Some("motd.j2".into()),
+            text: None,
+            line: Some(3),
+        };
+        assert_eq!(o.to_string(), "in template motd.j2, line 3");
+    }
+}
