@@ -5,19 +5,28 @@ use std::sync::OnceLock;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
+use super::cache::Engine;
 use super::{filters, filters_data, filters_regex, filters_text, lookups, pyfmt, tests_};
 
-static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-
-/// The shared environment; its configuration never changes, so one per
-/// process serves every [`super::Templar`].
-pub fn shared() -> &'static Environment<'static> {
-    ENV.get_or_init(build)
+/// The strict environment every render starts with. Its configuration never
+/// changes, so one per process serves every [`super::Templar`].
+pub fn strict() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(build(UndefinedBehavior::Strict)))
 }
 
-fn build() -> Environment<'static> {
+/// The same environment where attributes of undefined values are undefined
+/// too (Ansible's `foo.bar | default(x)` with no `foo`). Used only to retry a
+/// render that failed on exactly that; printing or converting an undefined
+/// value is still an error there.
+pub fn chained() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(build(UndefinedBehavior::Chainable)))
+}
+
+fn build(undefined: UndefinedBehavior) -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_undefined_behavior(undefined);
     // Ansible: the template module keeps the final newline, and its Templar
     // uses trim_blocks so `{% if %}` lines leave no blank line.
     env.set_keep_trailing_newline(true);

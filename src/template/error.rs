@@ -63,6 +63,27 @@ const NOT_VARIABLES: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
 ];
 
+/// Whether a strict-mode error is Ansible-legal: reading an attribute or item
+/// of an undefined value (`foo.bar`, `foo['x'].y`), which Ansible's undefined
+/// allows and only fails when the result is printed or tested for truth.
+pub(crate) fn is_chained_lookup(err: &minijinja::Error, source: &str) -> bool {
+    if err.kind() != ErrorKind::UndefinedError || err.detail().is_some() {
+        return false;
+    }
+    let Some(span) = err.range().and_then(|r| source.get(r)) else {
+        return false;
+    };
+    // minijinja's span is the lookup itself (`.bar`) or the whole chain.
+    let span = span.trim();
+    let root_len = span
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(span.len());
+    matches!(
+        span[root_len..].trim_start().chars().next(),
+        Some('.' | '[')
+    )
+}
+
 /// Turns a minijinja error into ours. `source` is the template text,
 /// `undeclared` the top-level names the template reads from its context
 /// (not set inside it), `ctx` that context: together they tell which variable
@@ -83,7 +104,10 @@ pub(crate) fn convert(
         },
         line: err.line(),
     };
-    let range = err.range().filter(|r| source.get(r.clone()).is_some());
+    let range = err
+        .range()
+        .filter(|r| source.get(r.clone()).is_some())
+        .map(|r| widen(source, r));
     let span = range.clone().and_then(|r| source.get(r)).map(str::trim);
     // minijinja reports arithmetic on an undefined value as an invalid operation.
     let undefined_op = err.kind() == ErrorKind::InvalidOperation
@@ -121,6 +145,17 @@ pub(crate) fn convert(
             TemplateError::Render { msg, origin }
         }
     }
+}
+
+/// An attribute lookup's span (`.b.c`) widened to its whole chain (`a.b.c`).
+fn widen(source: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let starts_lookup = source[r.clone()].trim_start().starts_with(['.', '[']);
+    if !starts_lookup {
+        return r;
+    }
+    let head = &source[..r.start];
+    let kept = head.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    kept.len()..r.end
 }
 
 /// What an undefined error is about, quoted: the missing variable the failing

@@ -8,12 +8,14 @@
 //! tests and lookups exist under their usual names.
 
 mod ansible_bool;
+mod cache;
 mod env;
 mod error;
 mod filters;
 mod filters_data;
 mod filters_regex;
 mod filters_text;
+mod lazy;
 mod lookups;
 mod native;
 mod pyfmt;
@@ -22,7 +24,11 @@ mod tests_;
 #[cfg(test)]
 mod render_tests;
 
-use minijinja::Environment;
+use std::sync::Arc;
+
+use std::borrow::Cow;
+
+use cache::Engine;
 use minijinja::value::{Value, merge_maps};
 
 pub use error::{Origin, TemplateError};
@@ -31,40 +37,69 @@ pub use error::{Origin, TemplateError};
 pub type Vars = serde_json::Map<String, serde_json::Value>;
 
 /// One rendering context: the variables converted once, reused for every
-/// render on the same host and task.
+/// render on the same host and task. Cloning is cheap (shared).
 #[derive(Clone, Debug)]
 pub struct Context {
     value: Value,
 }
 
 impl Context {
+    /// Converts all of `vars` now.
     pub fn new(vars: &Vars) -> Context {
         Context {
-            value: Value::from_serialize(vars),
+            value: native::from_map(vars),
         }
     }
 
-    /// This context with `extra` variables on top (they win) (loop `item`, `ansible_loop`,
-    /// registered results): only `extra` is converted, the rest is shared.
+    /// Shares `vars` and converts each top-level variable the first time a
+    /// template reads it (then keeps it). For big maps used by many contexts,
+    /// such as `hostvars`, together with [`Context::with_context`].
+    pub fn lazy(vars: Arc<Vars>) -> Context {
+        Context {
+            value: Value::from_object(lazy::LazyVars::new(vars)),
+        }
+    }
+
+    /// This context with `extra` variables on top (they win): only `extra` is
+    /// converted, the rest is shared. For loop `item`, `ansible_loop`, ...
     pub fn with(&self, extra: &Vars) -> Context {
         Context {
-            value: merge_maps([self.value.clone(), Value::from_serialize(extra)]),
+            value: merge_maps([self.value.clone(), native::from_map(extra)]),
         }
     }
 
-    /// Whether a variable of that name exists (lazily-rendered vars in the
-    /// executor ask this before rendering).
+    /// This context with one more variable `name` whose value is the whole of
+    /// `other` (e.g. `hostvars` built once with [`Context::lazy`] and shared).
+    pub fn with_context(&self, name: &str, other: &Context) -> Context {
+        let one = Value::from_iter([(Value::from(name), other.value.clone())]);
+        Context {
+            value: merge_maps([self.value.clone(), one]),
+        }
+    }
+
+    /// Whether a variable of that name exists.
     pub fn contains(&self, name: &str) -> bool {
         self.value.get_attr(name).is_ok_and(|v| !v.is_undefined())
     }
+
+    /// A variable's value as plain data (`None` if it does not exist).
+    pub fn get(&self, name: &str) -> Option<serde_json::Value> {
+        let v = self
+            .value
+            .get_attr(name)
+            .ok()
+            .filter(|v| !v.is_undefined())?;
+        native::to_json(&v).ok()
+    }
 }
 
-/// The template engine: one minijinja environment with Ansible's filters,
-/// tests and lookups. Creating one is cheap (the environment is built once per
-/// process and shared).
+/// The template engine: minijinja environments with Ansible's filters, tests
+/// and lookups. Creating one is free (the environments are built once per
+/// process and shared, with their compiled-template caches).
 #[derive(Clone, Copy)]
 pub struct Templar {
-    env: &'static Environment<'static>,
+    strict: &'static Engine,
+    chained: &'static Engine,
 }
 
 impl Default for Templar {
@@ -81,7 +116,10 @@ impl std::fmt::Debug for Templar {
 
 impl Templar {
     pub fn new() -> Templar {
-        Templar { env: env::shared() }
+        Templar {
+            strict: env::strict(),
+            chained: env::chained(),
+        }
     }
 
     /// Whether `s` contains template markup at all.
@@ -98,30 +136,17 @@ impl Templar {
             return Ok(serde_json::Value::String(s.to_string()));
         }
         if let Some(inner) = single_expression(s) {
-            if let Ok(expr) = self.env.compile_expression(inner) {
-                let value = expr.eval(&ctx.value).map_err(|e| {
-                    error::convert(
-                        e,
-                        inner,
-                        None,
-                        || expr.undeclared_variables(false).into_iter().collect(),
-                        &ctx.value,
-                    )
-                });
-                let value = value.map_err(|e| with_text(e, s))?;
+            // Not one expression after all (`{{ a }} x {{ b }}`-like text that
+            // slipped through): render it as a template below.
+            if self.strict.expression(inner).is_ok() {
+                let value = self.eval_source(inner, ctx).map_err(|e| with_text(e, s))?;
                 return native::to_json(&value).map_err(|e| {
-                    let e = error::convert(
-                        e,
-                        inner,
-                        None,
-                        || expr.undeclared_variables(false).into_iter().collect(),
-                        &ctx.value,
-                    );
-                    with_text(e, s)
+                    let undeclared = || undeclared_in(self.strict, inner);
+                    with_text(error::convert(e, inner, None, undeclared, &ctx.value), s)
                 });
             }
         }
-        self.render_string(None, s, ctx)
+        self.render_template(None, s, ctx)
             .map(serde_json::Value::String)
     }
 
@@ -134,7 +159,7 @@ impl Templar {
         text: &str,
         ctx: &Context,
     ) -> Result<String, TemplateError> {
-        self.render_string(Some(name), text, ctx)
+        self.render_template(Some(name), text, ctx)
     }
 
     /// Renders every string (and map key) inside a value.
@@ -156,7 +181,7 @@ impl Templar {
                 let mut out = Vars::with_capacity(map.len());
                 for (k, v) in map {
                     let key = if Self::is_template(k) {
-                        self.render_string(None, k, ctx)?
+                        self.render_template(None, k, ctx)?
                     } else {
                         k.clone()
                     };
@@ -171,73 +196,108 @@ impl Templar {
     /// Evaluates a bare expression (`when:`, `changed_when:`, `failed_when:`,
     /// `assert: that:`) to its value. `{{ expr }}` is accepted too.
     pub fn eval(&self, expr: &str, ctx: &Context) -> Result<serde_json::Value, TemplateError> {
-        let value = self.eval_value(expr, ctx)?;
-        native::to_json(&value).map_err(|e| error::convert(e, expr, None, Vec::new, &ctx.value))
+        let (source, value) = self.eval_value(expr, ctx)?;
+        native::to_json(&value).map_err(|e| {
+            error::convert(
+                e,
+                &source,
+                None,
+                || undeclared_in(self.strict, &source),
+                &ctx.value,
+            )
+        })
     }
 
     /// Evaluates a conditional. Bools are themselves, numbers are true unless
     /// zero, strings spelling a boolean ("False", "no", "0", "") are that
     /// boolean, other values follow Jinja truthiness. Undefined is an error.
     pub fn eval_bool(&self, expr: &str, ctx: &Context) -> Result<bool, TemplateError> {
-        let value = self.eval_value(expr, ctx)?;
+        let (_, value) = self.eval_value(expr, ctx)?;
         Ok(ansible_bool::conditional_truth(&value))
     }
 
-    fn eval_value(&self, expr: &str, ctx: &Context) -> Result<Value, TemplateError> {
+    /// The expression a conditional means, and its value (never undefined).
+    fn eval_value<'a>(
+        &self,
+        expr: &'a str,
+        ctx: &Context,
+    ) -> Result<(Cow<'a, str>, Value), TemplateError> {
         let trimmed = expr.trim();
-        let source: std::borrow::Cow<'_, str> = match single_expression(trimmed) {
+        let source: Cow<'a, str> = match single_expression(trimmed) {
             Some(inner) => inner.into(),
             // An expression with templates inside (`"{{ x }} == 5"`, old
             // Ansible style) is rendered first, then evaluated.
-            None if Self::is_template(trimmed) => self.render_string(None, trimmed, ctx)?.into(),
+            None if Self::is_template(trimmed) => self.render_template(None, trimmed, ctx)?.into(),
             None => trimmed.into(),
         };
-        let compiled = self
-            .env
-            .compile_expression(&source)
-            .map_err(|e| error::convert(e, &source, None, Vec::new, &ctx.value))?;
-        let value = compiled.eval(&ctx.value).map_err(|e| {
-            error::convert(
-                e,
-                &source,
-                None,
-                || compiled.undeclared_variables(false).into_iter().collect(),
-                &ctx.value,
-            )
-        })?;
+        let value = self.eval_source(&source, ctx)?;
         if value.is_undefined() {
-            let names = || compiled.undeclared_variables(false).into_iter().collect();
+            let undefined = minijinja::Error::from(minijinja::ErrorKind::UndefinedError);
             return Err(error::convert(
-                minijinja::Error::from(minijinja::ErrorKind::UndefinedError),
+                undefined,
                 &source,
                 None,
-                names,
+                || undeclared_in(self.strict, &source),
                 &ctx.value,
             ));
         }
-        Ok(value)
+        Ok((source, value))
     }
 
-    fn render_string(
+    /// Evaluates an expression strictly; if that failed only because an
+    /// attribute of an undefined value was read, again with chained undefined
+    /// (Ansible's semantics). The result may be undefined.
+    fn eval_source(&self, source: &str, ctx: &Context) -> Result<Value, TemplateError> {
+        let run =
+            |engine: &'static Engine| engine.expression(source).and_then(|e| e.eval(&ctx.value));
+        let result = match run(self.strict) {
+            Err(e) if error::is_chained_lookup(&e, source) => run(self.chained),
+            other => other,
+        };
+        result.map_err(|e| {
+            error::convert(
+                e,
+                source,
+                None,
+                || undeclared_in(self.strict, source),
+                &ctx.value,
+            )
+        })
+    }
+
+    fn render_template(
         &self,
         name: Option<&str>,
         text: &str,
         ctx: &Context,
     ) -> Result<String, TemplateError> {
-        let tmpl = self
-            .env
-            .template_from_named_str(name.unwrap_or("<string>"), text)
-            .map_err(|e| error::convert(e, text, name, Vec::new, &ctx.value))?;
-        tmpl.render(&ctx.value).map_err(|e| {
-            error::convert(
-                e,
-                text,
-                name,
-                || tmpl.undeclared_variables(false).into_iter().collect(),
-                &ctx.value,
-            )
+        let run = |engine: &'static Engine| {
+            engine
+                .with_template(text, |t| t.render(&ctx.value))
+                .and_then(|r| r)
+        };
+        let result = match run(self.strict) {
+            Err(e) if error::is_chained_lookup(&e, text) => run(self.chained),
+            other => other,
+        };
+        result.map_err(|e| {
+            let undeclared = || {
+                let names = self
+                    .strict
+                    .with_template(text, |t| t.undeclared_variables(false));
+                names.map(|n| n.into_iter().collect()).unwrap_or_default()
+            };
+            error::convert(e, text, name, undeclared, &ctx.value)
         })
     }
+}
+
+/// Top-level variables an expression reads from its context.
+fn undeclared_in(engine: &'static Engine, source: &str) -> Vec<String> {
+    engine
+        .expression(source)
+        .map(|e| e.undeclared_variables(false).into_iter().collect())
+        .unwrap_or_default()
 }
 
 /// Errors in a single expression show the whole string the user wrote.

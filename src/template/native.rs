@@ -55,9 +55,33 @@ fn number(v: &Value) -> Json {
     }
 }
 
-/// A template value from plain data.
+/// A template value from plain data, built directly (several times faster
+/// than going through serde).
 pub fn from_json(v: &Json) -> Value {
-    Value::from_serialize(v)
+    match v {
+        Json::Null => Value::from(()),
+        Json::Bool(b) => Value::from(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                Value::from(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        Json::Object(map) => from_map(map),
+    }
+}
+
+/// A template map from a plain map, keys in order.
+pub fn from_map(map: &serde_json::Map<String, Json>) -> Value {
+    Value::from_iter(
+        map.iter()
+            .map(|(k, v)| (Value::from(k.as_str()), from_json(v))),
+    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use serde_json::{Value as Json, json};
 
+use std::sync::Arc;
+
 use super::{Context, Templar, TemplateError, Vars};
 
 /// Variables every filter test can use.
@@ -333,4 +335,85 @@ fn templar_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Templar>();
     check::<Context>();
+}
+
+#[test]
+fn attributes_of_undefined_chain_like_ansible() {
+    assert_eq!(render("{{ nope.bar | default('x') }}"), "x");
+    assert_eq!(render("{{ nope['a'].b | default('x') }}"), "x");
+    assert_eq!(render("{{ dict.missing.deeper | default(1) }}"), "1");
+    assert_eq!(render("{{ nope.bar.baz is defined }}"), "False");
+    assert_eq!(render("{% if nope.bar is undefined %}u{% endif %}"), "u");
+    assert!(!cond("nope.x is defined"));
+    assert!(cond("dict.missing.deeper is undefined"));
+    assert_eq!(
+        native(
+            "{{ nope.x | default(omitted) }}"
+                .replace("omitted", "[1]")
+                .as_str()
+        ),
+        json!([1])
+    );
+    // Using the undefined result is still an error.
+    assert!(
+        render_err("{{ nope.bar }}").starts_with("'nope' is undefined"),
+        "{}",
+        render_err("{{ nope.bar }}")
+    );
+    assert!(
+        render_err("{{ dict.missing.deeper }}").starts_with("'dict.missing.deeper' is undefined")
+    );
+    let t = Templar::new();
+    let err = t
+        .eval_bool("nope.bar", &ctx_with(&json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'nope' is undefined"), "{err}");
+    let err = t
+        .render_str("{{ nope.bar }}", &ctx_with(&json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'nope' is undefined"), "{err}");
+    assert!(render_err("{% if nope %}x{% endif %}").starts_with("'nope' is undefined"));
+    assert!(render_err("{% for x in nope %}{% endfor %}").starts_with("'nope' is undefined"));
+}
+
+#[test]
+fn lazy_context_converts_on_use_and_shares() {
+    let mut hosts = Vars::new();
+    hosts.insert("web1".into(), json!({"ip": "10.0.0.1", "roles": ["web"]}));
+    hosts.insert("db1".into(), json!({"ip": "10.0.0.2"}));
+    let hostvars = Context::lazy(Arc::new(hosts));
+    let host = ctx_with(&json!({"inventory_hostname": "web1"}));
+    let ctx = host.with_context("hostvars", &hostvars);
+    let t = Templar::new();
+    assert_eq!(
+        t.render_str("{{ hostvars[inventory_hostname].ip }}", &ctx)
+            .unwrap(),
+        json!("10.0.0.1")
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars['db1']['ip'] }}", &ctx).unwrap(),
+        json!("10.0.0.2")
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars.keys() | list }}", &ctx).unwrap(),
+        json!(["web1", "db1"])
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars | length }}", &ctx).unwrap(),
+        json!(2)
+    );
+    assert_eq!(
+        t.render_str("{{ hostvars }}", &ctx).unwrap(),
+        json!({"web1": {"ip": "10.0.0.1", "roles": ["web"]}, "db1": {"ip": "10.0.0.2"}})
+    );
+    assert!(t.eval_bool("hostvars.nope is undefined", &ctx).unwrap());
+    assert_eq!(ctx.get("inventory_hostname"), Some(json!("web1")));
+    assert_eq!(ctx.get("nope"), None);
+    let err = t
+        .render_str("{{ hostvars.db1.nope }}", &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'hostvars.db1.nope' is undefined"), "{err}");
 }
