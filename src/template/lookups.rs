@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
+use super::lookups_loops as loops;
 use super::pyfmt::py_str;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
     env.add_function("query", query);
     env.add_function("q", query);
+    env.add_filter("subelements", loops::subelements_filter);
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -58,12 +60,23 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "list" => Ok(terms.to_vec()),
         "first_found" => first_found(state, terms, kwargs),
         "pipe" => pipe(terms),
+        "lines" => lines(terms),
         "dict" => dict_lookup(terms),
+        "template" => template_lookup(state, terms, kwargs),
+        "sequence" => loops::sequence(terms),
+        "nested" => loops::nested(terms),
+        "together" => loops::together(terms),
+        "indexed_items" => loops::indexed_items(terms),
+        "subelements" => loops::subelements_lookup(terms, kwargs),
+        "fileglob" => loops::fileglob(state, terms),
         other => Err(invalid(format!(
-            "lookup plugin '{other}' is not supported (env, file, vars, items, list, first_found, pipe, dict)"
+            "lookup plugin '{other}' is not supported ({SUPPORTED})"
         ))),
     }
 }
+
+const SUPPORTED: &str = "env, file, template, vars, items, list, dict, first_found, fileglob, pipe, lines, \
+     sequence, nested, together, indexed_items, subelements";
 
 fn strings(terms: &[Value]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
@@ -99,7 +112,7 @@ fn env_lookup(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
 
 /// Where Ansible looks for a relative file: the role's `files/`, the role,
 /// the playbook's `files/`, the playbook directory.
-fn search_path(state: &State, rel: &str, subdir: &str) -> Vec<PathBuf> {
+pub(super) fn search_path(state: &State, rel: &str, subdir: &str) -> Vec<PathBuf> {
     if Path::new(rel).is_absolute() {
         return vec![PathBuf::from(rel)];
     }
@@ -247,6 +260,71 @@ fn pipe(terms: &[Value]) -> Result<Vec<Value>, Error> {
         }
         let text = String::from_utf8_lossy(&output.stdout);
         out.push(Value::from(text.trim_end()));
+    }
+    Ok(out)
+}
+
+/// `lookup('lines', 'command')`: a command's output lines.
+fn lines(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for text in pipe(terms)? {
+        out.extend(text.as_str().unwrap_or_default().lines().map(Value::from));
+    }
+    Ok(out)
+}
+
+/// `lookup('template', 'x.j2', template_vars={})`: a template file from the
+/// role's or playbook's `templates/`, rendered with the variables it reads.
+fn template_lookup(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let extra = kwargs.get::<Option<Value>>("template_vars")?;
+    let _ = kwargs.get::<Option<Value>>("convert_data")?;
+    let mut out = Vec::new();
+    for term in strings(terms)? {
+        let candidates = search_path(state, &term, "templates");
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(invalid(format!(
+                "could not find template '{term}' (tried {})",
+                tried(&candidates)
+            )));
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+        // A function sees the caller's variables one name at a time: hand the
+        // template those it reads (and what nested lookups search with).
+        let env: &minijinja::Environment<'_> = state.env();
+        let tmpl = env
+            .template_from_named_str("<lookup>", &text)
+            .map_err(|e| {
+                invalid(format!(
+                    "template {}: {}",
+                    path.display(),
+                    super::error::convert(e, &text, Some(&term), Vec::new, &Value::UNDEFINED)
+                ))
+            })?;
+        let mut names: Vec<String> = tmpl.undeclared_variables(false).into_iter().collect();
+        names.extend(["role_path", "playbook_dir"].map(String::from));
+        let mut vars: Vec<(Value, Value)> = Vec::new();
+        for name in names {
+            if let Some(v) = state.lookup(&name).filter(|v| !v.is_undefined()) {
+                vars.push((Value::from(name), v));
+            }
+        }
+        if let Some(extra) = extra.as_ref().filter(|e| e.kind() == ValueKind::Map) {
+            for k in extra.try_iter()? {
+                let v = extra.get_item(&k)?;
+                vars.push((k, v));
+            }
+        }
+        let ctx = Value::from_iter(vars);
+        let rendered = tmpl.render(&ctx).map_err(|e| {
+            let names = || tmpl.undeclared_variables(false).into_iter().collect();
+            invalid(format!(
+                "template {}: {}",
+                path.display(),
+                super::error::convert(e, &text, Some(&term), names, &ctx)
+            ))
+        })?;
+        out.push(Value::from(rendered));
     }
     Ok(out)
 }
@@ -400,5 +478,56 @@ mod tests {
     fn range_function() {
         assert_eq!(render("{{ range(3) | list }}"), "[0, 1, 2]");
         assert_eq!(render("{{ range(1, 10, 3) | list }}"), "[1, 4, 7]");
+    }
+}
+
+#[cfg(test)]
+mod template_lookup_tests {
+    use super::super::render_tests::{render_err_with, render_with};
+    use serde_json::json;
+
+    #[test]
+    fn template_lookup_renders_with_callers_vars() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::write(
+            dir.path().join("templates/greet.j2"),
+            "hello {{ name }}{% if flag %}!{% endif %} {{ extra | default('') }}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("templates/bad.j2"),
+            "line\n{{ missing_var }}\n",
+        )
+        .unwrap();
+        let vars = json!({"playbook_dir": dir.path()});
+        assert_eq!(
+            render_with("{{ lookup('template', 'greet.j2') }}", &vars),
+            "hello world! \n"
+        );
+        assert_eq!(
+            render_with(
+                "{% set name = 'local' %}{{ lookup('template', 'greet.j2', template_vars={'extra': 'x'}) }}",
+                &vars
+            ),
+            "hello local! x\n"
+        );
+        let err = render_err_with("{{ lookup('template', 'bad.j2') }}", &vars);
+        assert!(
+            err.contains("'missing_var' is undefined (in template bad.j2, line 2)"),
+            "{err}"
+        );
+        assert!(
+            render_err_with("{{ lookup('template', 'nope.j2') }}", &vars)
+                .contains("could not find template 'nope.j2'")
+        );
+    }
+
+    #[test]
+    fn lines_lookup() {
+        assert_eq!(
+            super::super::render_tests::render("{{ query('lines', 'printf \"a\\nb\\n\"') }}"),
+            "['a', 'b']"
+        );
     }
 }

@@ -17,6 +17,7 @@ mod filters_regex;
 mod filters_text;
 mod lazy;
 mod lookups;
+mod lookups_loops;
 mod native;
 mod pyfmt;
 mod tests_;
