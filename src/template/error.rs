@@ -58,6 +58,11 @@ impl TemplateError {
     }
 }
 
+/// Functions such as `range` and `lookup` are read like variables.
+fn is_global(name: &str) -> bool {
+    super::env::strict().env.globals().any(|(n, _)| n == name)
+}
+
 /// Words in an expression that are not variables.
 const NOT_VARIABLES: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
@@ -70,18 +75,73 @@ pub(crate) fn is_chained_lookup(err: &minijinja::Error, source: &str) -> bool {
     if err.kind() != ErrorKind::UndefinedError || err.detail().is_some() {
         return false;
     }
-    let Some(span) = err.range().and_then(|r| source.get(r)) else {
+    let Some(range) = err.range().filter(|r| source.get(r.clone()).is_some()) else {
         return false;
     };
     // minijinja's span is the lookup itself (`.bar`) or the whole chain.
-    let span = span.trim();
+    let span = source[range.clone()].trim();
     let root_len = span
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(span.len());
-    matches!(
+    if !matches!(
         span[root_len..].trim_start().chars().next(),
         Some('.' | '[')
-    )
+    ) {
+        return false;
+    }
+    // Only where the undefined result goes straight to something that handles
+    // undefined; anywhere else Ansible fails too.
+    handles_undefined(skip_lookups(&source[range.end..]))
+}
+
+/// `rest` without the attribute and item lookups it starts with.
+fn skip_lookups(mut rest: &str) -> &str {
+    loop {
+        let t = rest.trim_start();
+        if let Some(after) = t.strip_prefix('.') {
+            let after = after.trim_start();
+            let n = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if n == 0 {
+                return t;
+            }
+            rest = &after[n..];
+        } else if t.starts_with('[') {
+            match t.find(']') {
+                Some(end) => rest = &t[end + 1..],
+                None => return t,
+            }
+        } else {
+            return t;
+        }
+    }
+}
+
+/// Whether `rest` starts by handing the value to `default`, `d`,
+/// `mandatory`, or the `defined`/`undefined` tests.
+fn handles_undefined(rest: &str) -> bool {
+    let word = |s: &str| {
+        let s = s.trim_start();
+        let n = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        (s[..n].to_string(), s[n..].to_string())
+    };
+    let rest = rest.trim_start();
+    if let Some(after) = rest.strip_prefix('|') {
+        let (name, _) = word(after);
+        return matches!(name.as_str(), "default" | "d" | "mandatory");
+    }
+    let (is, after) = word(rest);
+    if is != "is" {
+        return false;
+    }
+    let (mut test, after) = word(&after);
+    if test == "not" {
+        test = word(&after).0;
+    }
+    matches!(test.as_str(), "defined" | "undefined")
 }
 
 /// Turns a minijinja error into ours. `source` is the template text,
@@ -109,10 +169,17 @@ pub(crate) fn convert(
         .filter(|r| source.get(r.clone()).is_some())
         .map(|r| widen(source, r));
     let span = range.clone().and_then(|r| source.get(r)).map(str::trim);
-    // minijinja reports arithmetic on an undefined value as an invalid operation.
-    let undefined_op = err.kind() == ErrorKind::InvalidOperation
+    // minijinja reports arithmetic on, or conversion of, an undefined value
+    // as an invalid operation.
+    let undefined_op = err.kind() != ErrorKind::SyntaxError
         && err.detail().is_some_and(|d| {
-            d.contains("unsupported types undefined") || d.contains(" and undefined")
+            [
+                "cannot convert undefined",
+                "unsupported types undefined",
+                " and undefined",
+            ]
+            .iter()
+            .any(|p| d.contains(p))
         });
     match err.kind() {
         ErrorKind::SyntaxError => TemplateError::Syntax {
@@ -139,7 +206,8 @@ pub(crate) fn convert(
         }
         _ => {
             let mut msg = message(&err);
-            if let Some(span) = span.filter(|s| !s.is_empty() && s.len() < 200) {
+            if let Some(span) = span.filter(|s| !s.is_empty() && s.len() < 200 && !msg.contains(*s))
+            {
                 msg = format!("{msg} (in `{span}`)");
             }
             TemplateError::Render { msg, origin }
@@ -172,6 +240,7 @@ fn blame(
         .into_iter()
         .filter(|v| ctx.get_attr(v).is_ok_and(|x| x.is_undefined()))
         .filter(|v| !NOT_VARIABLES.contains(&v.as_str()))
+        .filter(|v| !is_global(v))
         .collect();
     missing.sort();
     let Some(span) = span else {
@@ -247,7 +316,15 @@ fn first_missing_in_at<'a>(span: &str, missing: &'a [String]) -> Option<(&'a str
 }
 
 fn message(err: &minijinja::Error) -> String {
+    let self_explaining = matches!(
+        err.kind(),
+        ErrorKind::UnknownFilter
+            | ErrorKind::UnknownTest
+            | ErrorKind::UnknownFunction
+            | ErrorKind::UnknownMethod
+    ) || err.kind() == ErrorKind::InvalidOperation;
     let mut msg = match err.detail() {
+        Some(detail) if self_explaining => detail.to_string(),
         Some(detail) => format!("{}: {detail}", err.kind()),
         None => err.kind().to_string(),
     };
@@ -300,5 +377,22 @@ mod tests {
             line: Some(3),
         };
         assert_eq!(o.to_string(), "in template motd.j2, line 3");
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn undefined_consumers_are_recognised() {
+        assert!(handles_undefined(" | default('x')"));
+        assert!(handles_undefined("|d"));
+        assert!(handles_undefined(" is not defined"));
+        assert!(handles_undefined(" is undefined and x"));
+        assert!(!handles_undefined(" | upper"));
+        assert!(!handles_undefined(" is none"));
+        assert!(!handles_undefined(" > 3"));
+        assert_eq!(skip_lookups(".b['c'].d | default"), "| default");
     }
 }

@@ -11,7 +11,13 @@ use super::pyfmt::py_str;
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("default", default);
     env.add_filter("d", default);
-    env.add_filter("bool", |v: &Value| ansible_bool::to_bool(v));
+    env.add_filter("bool", |v: &Value| {
+        if v.is_undefined() {
+            Err(undefined())
+        } else {
+            Ok(ansible_bool::to_bool(v))
+        }
+    });
     env.add_filter("int", int);
     env.add_filter("float", float);
     env.add_filter("string", string);

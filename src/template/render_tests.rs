@@ -162,7 +162,10 @@ fn syntax_and_filter_errors_are_reported() {
         .render_str("{{ zero | no_such_filter }}", &ctx)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("unknown filter"), "{err}");
+    assert_eq!(
+        err,
+        "filter no_such_filter is unknown (in \"{{ zero | no_such_filter }}\")"
+    );
     let err = t.render_text("bad.j2", "ok\n{% if %}\n", &ctx).unwrap_err();
     assert!(matches!(err, TemplateError::Syntax { .. }), "{err:?}");
     assert!(err.to_string().contains("bad.j2, line 2"), "{err}");
@@ -376,6 +379,24 @@ fn attributes_of_undefined_chain_like_ansible() {
     assert!(err.starts_with("'nope' is undefined"), "{err}");
     assert!(render_err("{% if nope %}x{% endif %}").starts_with("'nope' is undefined"));
     assert!(render_err("{% for x in nope %}{% endfor %}").starts_with("'nope' is undefined"));
+    // Anything but default/defined on the chain is an error, as in Ansible.
+    assert!(render_err("{{ nope.x | upper }}").starts_with("'nope' is undefined"));
+    assert!(render_err("{% for i in nope.x %}{% endfor %}").starts_with("'nope' is undefined"));
+    let err = t
+        .eval_bool("dict.b | length > nope.x", &ctx_with(&json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'nope' is undefined"), "{err}");
+    let err = t
+        .eval_bool("nope | bool", &ctx_with(&json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'nope' is undefined"), "{err}");
+    let err = t
+        .render_str("{{ range(nope) }}", &ctx_with(&json!({})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("'nope' is undefined"), "{err}");
 }
 
 #[test]
