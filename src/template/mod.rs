@@ -9,6 +9,7 @@
 
 mod ansible_bool;
 mod cache;
+mod context;
 mod env;
 mod error;
 mod filters;
@@ -25,74 +26,16 @@ mod tests_;
 #[cfg(test)]
 mod render_tests;
 
-use std::sync::Arc;
-
 use std::borrow::Cow;
 
 use cache::Engine;
-use minijinja::value::{Value, merge_maps};
+use minijinja::value::Value;
 
+pub use context::Context;
 pub use error::{Origin, TemplateError};
 
 /// Variables as the rest of condaplay holds them.
 pub type Vars = serde_json::Map<String, serde_json::Value>;
-
-/// One rendering context: the variables converted once, reused for every
-/// render on the same host and task. Cloning is cheap (shared).
-#[derive(Clone, Debug)]
-pub struct Context {
-    value: Value,
-}
-
-impl Context {
-    /// Converts all of `vars` now.
-    pub fn new(vars: &Vars) -> Context {
-        Context {
-            value: native::from_map(vars),
-        }
-    }
-
-    /// Shares `vars` and converts each top-level variable the first time a
-    /// template reads it (then keeps it). For big maps used by many contexts,
-    /// such as `hostvars`, together with [`Context::with_context`].
-    pub fn lazy(vars: Arc<Vars>) -> Context {
-        Context {
-            value: Value::from_object(lazy::LazyVars::new(vars)),
-        }
-    }
-
-    /// This context with `extra` variables on top (they win): only `extra` is
-    /// converted, the rest is shared. For loop `item`, `ansible_loop`, ...
-    pub fn with(&self, extra: &Vars) -> Context {
-        Context {
-            value: merge_maps([self.value.clone(), native::from_map(extra)]),
-        }
-    }
-
-    /// This context with one more variable `name` whose value is the whole of
-    /// `other` (e.g. `hostvars` built once with [`Context::lazy`] and shared).
-    pub fn with_context(&self, name: &str, other: &Context) -> Context {
-        let one = Value::from_iter([(Value::from(name), other.value.clone())]);
-        Context {
-            value: merge_maps([self.value.clone(), one]),
-        }
-    }
-
-    /// Whether a variable of that name exists.
-    pub fn contains(&self, name: &str) -> bool {
-        self.value.get_attr(name).is_ok_and(|v| !v.is_undefined())
-    }
-
-    /// A variable's value as plain data (`None` if it does not exist).
-    pub fn get(&self, name: &str) -> Option<serde_json::Value> {
-        let v = self
-            .value
-            .get_attr(name)
-            .ok()
-            .filter(|v| !v.is_undefined())?;
-        native::to_json(&v).ok()
-    }
-}
 
 /// The template engine: minijinja environments with Ansible's filters, tests
 /// and lookups. Creating one is free (the environments are built once per
