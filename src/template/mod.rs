@@ -84,9 +84,19 @@ impl Templar {
             // slipped through): render it as a template below.
             if self.strict.expression(inner).is_ok() {
                 let value = self.eval_source(inner, ctx).map_err(|e| with_text(e, s))?;
-                return native::to_json(&value).map_err(|e| {
+                let value = native::to_json(&value).map_err(|e| {
                     let undeclared = || undeclared_in(self.strict, inner);
                     with_text(error::convert(e, inner, None, undeclared, &ctx.value), s)
+                })?;
+                // A string result keeps the text around the braces (a YAML `|`
+                // block's final newline); other types cannot.
+                return Ok(match value {
+                    serde_json::Value::String(v) if s.len() != s.trim().len() => {
+                        let lead = &s[..s.len() - s.trim_start().len()];
+                        let trail = &s[s.trim_end().len()..];
+                        serde_json::Value::String(format!("{lead}{v}{trail}"))
+                    }
+                    other => other,
                 });
             }
         }
