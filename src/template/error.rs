@@ -155,6 +155,27 @@ pub(crate) fn convert(
     undeclared: impl FnOnce() -> Vec<String>,
     ctx: &Value,
 ) -> TemplateError {
+    convert_ref(&err, source, name, undeclared, ctx)
+}
+
+/// The error an include failure wraps (the one in the included file).
+pub(crate) fn innermost(err: &minijinja::Error) -> &minijinja::Error {
+    let mut cur = err;
+    while let Some(inner) =
+        std::error::Error::source(cur).and_then(|s| s.downcast_ref::<minijinja::Error>())
+    {
+        cur = inner;
+    }
+    cur
+}
+
+pub(crate) fn convert_ref(
+    err: &minijinja::Error,
+    source: &str,
+    name: Option<&str>,
+    undeclared: impl FnOnce() -> Vec<String>,
+    ctx: &Value,
+) -> TemplateError {
     let origin = Origin {
         name: name.map(str::to_string),
         text: if name.is_none() {
@@ -183,7 +204,7 @@ pub(crate) fn convert(
         });
     match err.kind() {
         ErrorKind::SyntaxError => TemplateError::Syntax {
-            msg: message(&err),
+            msg: message(err),
             origin,
         },
         ErrorKind::UndefinedError => {
@@ -205,7 +226,7 @@ pub(crate) fn convert(
             TemplateError::Undefined { what, origin }
         }
         _ => {
-            let mut msg = message(&err);
+            let mut msg = message(err);
             if let Some(span) = span.filter(|s| !s.is_empty() && s.len() < 200 && !msg.contains(*s))
             {
                 msg = format!("{msg} (in `{span}`)");

@@ -16,6 +16,7 @@ mod filters;
 mod filters_data;
 mod filters_regex;
 mod filters_text;
+mod includes;
 mod lazy;
 mod lookups;
 mod lookups_loops;
@@ -113,7 +114,68 @@ impl Templar {
         text: &str,
         ctx: &Context,
     ) -> Result<String, TemplateError> {
+        if includes::has_references(text) {
+            return self.render_with_includes(name, text, ctx);
+        }
         self.render_template(Some(name), text, ctx)
+    }
+
+    /// A template file that includes, imports or extends others.
+    fn render_with_includes(
+        &self,
+        name: &str,
+        text: &str,
+        ctx: &Context,
+    ) -> Result<String, TemplateError> {
+        let others =
+            includes::load_all(text, &includes::search_dirs(name, ctx)).map_err(|msg| {
+                let origin = Origin {
+                    name: Some(name.to_string()),
+                    text: None,
+                    line: None,
+                };
+                TemplateError::Render { msg, origin }
+            })?;
+        let run = |engine: &'static Engine| -> Result<String, minijinja::Error> {
+            let mut env: minijinja::Environment<'_> = engine.env.clone();
+            for (n, src) in &others {
+                env.add_template(n, src)?;
+            }
+            env.add_template(name, text)?;
+            env.get_template(name)?.render(&ctx.value)
+        };
+        // Errors point into whichever file failed.
+        let source_of = |e: &minijinja::Error| -> (&str, &str) {
+            match others
+                .iter()
+                .find(|(n, _)| Some(n.as_str()) == error::innermost(e).name())
+            {
+                Some((n, src)) if n != name => (n, src),
+                _ => (name, text),
+            }
+        };
+        let result = match run(self.strict) {
+            Err(e) if error::is_chained_lookup(error::innermost(&e), source_of(&e).1) => {
+                run(self.chained)
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            let (file, source) = source_of(&e);
+            let undeclared = || {
+                let names = self
+                    .strict
+                    .with_template(source, |t| t.undeclared_variables(false));
+                names.map(|n| n.into_iter().collect()).unwrap_or_default()
+            };
+            error::convert_ref(
+                error::innermost(&e),
+                source,
+                Some(file),
+                undeclared,
+                &ctx.value,
+            )
+        })
     }
 
     /// Renders every string (and map key) inside a value.

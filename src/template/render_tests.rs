@@ -440,3 +440,61 @@ fn lazy_context_converts_on_use_and_shares() {
         .to_string();
     assert!(err.starts_with("'hostvars.db1.nope' is undefined"), "{err}");
 }
+
+#[test]
+fn template_files_can_include_import_and_extend() {
+    let dir = tempfile::tempdir().unwrap();
+    let tdir = dir.path().join("templates");
+    std::fs::create_dir_all(&tdir).unwrap();
+    std::fs::write(tdir.join("header.j2"), "# header for {{ name }}\n").unwrap();
+    std::fs::write(
+        tdir.join("macros.j2"),
+        "{% macro kv(k, v) %}{{ k }}={{ v }}{% endmacro %}",
+    )
+    .unwrap();
+    std::fs::write(
+        tdir.join("base.j2"),
+        "start\n{% block body %}{% endblock %}\nend\n",
+    )
+    .unwrap();
+    std::fs::write(tdir.join("broken.j2"), "ok\n{{ missing_in_include }}\n").unwrap();
+    let t = Templar::new();
+    let ctx = ctx_with(&json!({"playbook_dir": dir.path()}));
+    let main = "{% include 'header.j2' %}{% import 'macros.j2' as m %}{{ m.kv('a', 1) }}\n";
+    assert_eq!(
+        t.render_text("main.j2", main, &ctx).unwrap(),
+        "# header for world\na=1\n"
+    );
+    let child = "{% extends 'base.j2' %}{% block body %}body {{ zero }}{% endblock %}";
+    // trim_blocks eats the newline after `{% endblock %}`, as in Jinja2.
+    assert_eq!(
+        t.render_text("child.j2", child, &ctx).unwrap(),
+        "start\nbody 0end\n"
+    );
+    let err = t
+        .render_text("main.j2", "{% include 'broken.j2' %}", &ctx)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "'missing_in_include' is undefined (in template broken.j2, line 2)"
+    );
+    let err = t
+        .render_text("main.j2", "{% include 'absent.j2' %}", &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("could not find template 'absent.j2'"), "{err}");
+    // Next to the template itself.
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("part.j2"), "part").unwrap();
+    let main_path = local.join("main.j2");
+    let out = t
+        .render_text(
+            &main_path.display().to_string(),
+            "[{% include 'part.j2' %}]",
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(out, "[part]");
+}
