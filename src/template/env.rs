@@ -6,7 +6,9 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
 use super::cache::Engine;
-use super::{filters, filters_data, filters_regex, filters_text, lookups, pyfmt, tests_};
+use super::{
+    filters, filters_data, filters_misc, filters_regex, filters_text, lookups, pyfmt, tests_,
+};
 
 /// The strict environment every render starts with. Its configuration never
 /// changes, so one per process serves every [`super::Templar`].
@@ -43,6 +45,7 @@ fn build(undefined: UndefinedBehavior) -> Environment<'static> {
     filters_data::register(&mut env);
     filters_regex::register(&mut env);
     filters_text::register(&mut env);
+    filters_misc::register(&mut env);
     tests_::register(&mut env);
     lookups::register(&mut env);
     env

@@ -14,6 +14,7 @@ mod env;
 mod error;
 mod filters;
 mod filters_data;
+mod filters_misc;
 mod filters_regex;
 mod filters_text;
 mod includes;
