@@ -3,7 +3,7 @@
 //! Ansible's small value filters (bool, mandatory, ternary, type_debug).
 
 use minijinja::value::{Kwargs, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, State};
+use minijinja::{Environment, Error, ErrorKind};
 
 use super::ansible_bool;
 use super::pyfmt::py_str;
@@ -156,7 +156,7 @@ fn string(value: &Value) -> Result<Value, Error> {
 }
 
 /// `join(d='', attribute=None)` with Python's `str()` of each item.
-fn join(state: &State, value: &Value, sep: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn join(value: &Value, sep: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
     let attribute = kwargs.get::<Option<String>>("attribute")?;
     let sep = kwargs
         .get::<Option<String>>("d")?
@@ -172,7 +172,6 @@ fn join(state: &State, value: &Value, sep: Option<String>, kwargs: Kwargs) -> Re
             s.chars().map(String::from).collect::<Vec<_>>().join(&sep),
         ));
     }
-    let _ = state;
     let mut parts = Vec::new();
     for item in value.try_iter()? {
         let item = match &attribute {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, State};
+use minijinja::{Environment, Error, ErrorKind};
 
 use super::native;
 use super::pyfmt::{JsonStyle, py_json};
@@ -322,13 +322,7 @@ fn to_yaml(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
 }
 
 /// `to_nice_yaml(indent=4)`: block-style YAML indented by `indent`.
-fn to_nice_yaml(
-    state: &State,
-    value: &Value,
-    indent: Option<usize>,
-    kwargs: Kwargs,
-) -> Result<String, Error> {
-    let _ = state;
+fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs
         .get::<Option<usize>>("indent")?
         .or(indent)

@@ -34,11 +34,25 @@ fn text(v: &Value) -> Result<String, Error> {
     py_str(v)
 }
 
-fn b64encode(v: &Value) -> Result<String, Error> {
+/// Only UTF-8 text is supported; Ansible's `encoding=` names it.
+fn check_encoding(kwargs: &Kwargs) -> Result<(), Error> {
+    let enc = kwargs.get::<Option<String>>("encoding")?;
+    kwargs.assert_all_used()?;
+    match enc.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(()),
+        Some(other) => Err(invalid(format!(
+            "unsupported encoding '{other}' (utf-8 only)"
+        ))),
+    }
+}
+
+fn b64encode(v: &Value, kwargs: Kwargs) -> Result<String, Error> {
+    check_encoding(&kwargs)?;
     Ok(STANDARD.encode(text(v)?))
 }
 
-fn b64decode(v: &Value) -> Result<String, Error> {
+fn b64decode(v: &Value, kwargs: Kwargs) -> Result<String, Error> {
+    check_encoding(&kwargs)?;
     let s = text(v)?;
     let bytes = STANDARD
         .decode(s.trim())
@@ -215,6 +229,11 @@ mod tests {
             "Hello World"
         );
         assert_eq!(render("{{ 'héllo' | b64encode | b64decode }}"), "héllo");
+        assert_eq!(render("{{ 'aGk=' | b64decode(encoding='utf-8') }}"), "hi");
+        assert!(
+            render_err("{{ 'aGk=' | b64decode(encoding='utf-16') }}")
+                .contains("unsupported encoding")
+        );
         assert!(render_err("{{ '!!' | b64decode }}").contains("not valid base64"));
     }
 
