@@ -55,7 +55,10 @@ impl Engine {
         src: &str,
         f: impl FnOnce(&Template<'_, '_>) -> R,
     ) -> Result<R, Error> {
-        if let Some(t) = self.tmpls.read().ok().and_then(|m| m.get(src).cloned()) {
+        // The read guard ends inside `and_then`: `f` may render variables that
+        // compile (and insert) other templates.
+        let cached = self.tmpls.read().ok().and_then(|m| m.get(src).cloned());
+        if let Some(t) = cached {
             return Ok(f(&t));
         }
         let env: &Environment<'_> = &self.env;

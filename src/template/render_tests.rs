@@ -498,3 +498,22 @@ fn template_files_can_include_import_and_extend() {
         .unwrap();
     assert_eq!(out, "[part]");
 }
+
+#[test]
+fn variable_compiling_a_new_template_inside_a_cached_one_does_not_deadlock() {
+    let t = Templar::new();
+    let outer = "{{ regression_deadlock_var }} outer 5b1e";
+    let plain = ctx_with(&json!({"regression_deadlock_var": "plain"}));
+    // The first render puts the outer template in the cache.
+    assert_eq!(
+        t.render_str(outer, &plain).unwrap(),
+        json!("plain outer 5b1e")
+    );
+    // Now the variable holds a template never seen before: compiling it while
+    // the cached outer template renders must not wait on the cache's lock.
+    let nested = ctx_with(&json!({"regression_deadlock_var": "{{ zero }} nested 5b1e"}));
+    assert_eq!(
+        t.render_str(outer, &nested).unwrap(),
+        json!("0 nested 5b1e outer 5b1e")
+    );
+}
