@@ -94,8 +94,18 @@ impl Templar {
                 // block's final newline); other types cannot.
                 return Ok(match value {
                     serde_json::Value::String(v) if s.len() != s.trim().len() => {
-                        let lead = &s[..s.len() - s.trim_start().len()];
-                        let trail = &s[s.trim_end().len()..];
+                        // `{{-` and `-}}` strip the whitespace on their side.
+                        let t = s.trim();
+                        let lead = if t.starts_with("{{-") {
+                            ""
+                        } else {
+                            &s[..s.len() - s.trim_start().len()]
+                        };
+                        let trail = if t.ends_with("-}}") {
+                            ""
+                        } else {
+                            &s[s.trim_end().len()..]
+                        };
                         serde_json::Value::String(format!("{lead}{v}{trail}"))
                     }
                     other => other,

@@ -85,6 +85,8 @@ fn single_expression_keeps_native_type() {
     assert_eq!(native("{{ 1.5 }}"), json!(1.5));
     assert_eq!(native("{{- name -}}"), json!("world"));
     assert_eq!(native("{{ name }}\n"), json!("world\n"));
+    assert_eq!(native(" {{- name }}\n"), json!("world\n"));
+    assert_eq!(native(" {{ name -}}\n"), json!(" world"));
     assert_eq!(native(" {{ zero }}\n"), json!(0));
     assert_eq!(
         native("{{ users | map(attribute='name') | list }}"),
