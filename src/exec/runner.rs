@@ -77,6 +77,7 @@ pub struct Runner<'a> {
 struct HostPlan {
     host: usize,
     vars: Map<String, Value>,
+    ctx: Context,
     items: Vec<ItemPlan>,
     bodies: Vec<String>,
     delegate: Option<String>,
@@ -295,7 +296,7 @@ impl<'a> Runner<'a> {
         );
         let mut jobs = Vec::new();
         for &h in hosts {
-            let vars = self.vars_for(h, pc, None);
+            let (vars, _) = self.vars_for(h, pc, None, &Context::raw(&Map::new()));
             jobs.push((
                 h,
                 self.conn_cell(&self.hosts[h].name.clone()),
@@ -511,49 +512,9 @@ impl<'a> Runner<'a> {
             .clone()
     }
 
-    fn vars_for(&self, h: usize, pc: &PlayCtx<'_>, task: Option<&Task>) -> Map<String, Value> {
-        let st = &self.hosts[h];
-        let layers = HostLayers {
-            inventory: &st.inventory,
-            facts: st.facts.as_ref(),
-            host_facts: &st.host_facts,
-        };
-        let mut v = vars::assemble(pc.pv, &layers, task, &self.opts.extra_vars);
-        v.insert("inventory_hostname".into(), Value::String(st.name.clone()));
-        v.insert(
-            "inventory_hostname_short".into(),
-            Value::String(st.name.split('.').next().unwrap_or("").to_string()),
-        );
-        v.insert(
-            "group_names".into(),
-            self.inv
-                .group_names(&st.name)
-                .into_iter()
-                .map(Value::String)
-                .collect(),
-        );
-        v.insert("groups".into(), Value::Object(self.inv.groups()));
-        v.insert("play_hosts".into(), Value::Array(pc.batch.to_vec()));
-        v.insert("ansible_play_batch".into(), Value::Array(pc.batch.to_vec()));
-        v.insert("ansible_play_hosts".into(), Value::Array(pc.all.to_vec()));
-        v.insert(
-            "ansible_play_hosts_all".into(),
-            Value::Array(pc.all.to_vec()),
-        );
-        v.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
-        v.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
-        v.insert("ansible_verbosity".into(), Value::from(self.opts.verbose));
-        v.insert(
-            "playbook_dir".into(),
-            Value::String(self.playbook_dir.display().to_string()),
-        );
-        v.insert(
-            "ansible_play_name".into(),
-            Value::String(pc.play.name.clone()),
-        );
-        v.insert("omit".into(), Value::String(OMIT.into()));
-        vars::resolve(&self.templar, &mut v);
-        let hostvars: Map<String, Value> = self
+    /// Every host's variables, for `hostvars`: built once per task, converted lazily.
+    fn hostvars(&self) -> Context {
+        let map: Map<String, Value> = self
             .hosts
             .iter()
             .map(|o| {
@@ -569,8 +530,85 @@ impl<'a> Runner<'a> {
                 (o.name.clone(), Value::Object(m))
             })
             .collect();
-        v.insert("hostvars".into(), Value::Object(hostvars));
-        v
+        Context::lazy(Arc::new(map))
+    }
+
+    /// A host's variables for a task: the merged map (for lookups such as
+    /// connection variables) and the rendering context. Values written in
+    /// playbooks and inventories render lazily when used; facts, registered
+    /// results and set_fact values are already data and are never rendered again.
+    fn vars_for(
+        &self,
+        h: usize,
+        pc: &PlayCtx<'_>,
+        task: Option<&Task>,
+        hostvars: &Context,
+    ) -> (Map<String, Value>, Context) {
+        let st = &self.hosts[h];
+        let empty = Map::new();
+        let layers = HostLayers {
+            inventory: &st.inventory,
+            facts: None,
+            host_facts: &empty,
+        };
+        let templated = vars::assemble(pc.pv, &layers, task, &self.opts.extra_vars);
+        let mut raw = Map::new();
+        if let Some(facts) = &st.facts {
+            for (k, val) in facts {
+                raw.insert(format!("ansible_{k}"), val.clone());
+            }
+            raw.insert("ansible_facts".into(), Value::Object(facts.clone()));
+        }
+        raw.extend(st.host_facts.clone());
+        raw.insert("inventory_hostname".into(), Value::String(st.name.clone()));
+        raw.insert(
+            "inventory_hostname_short".into(),
+            Value::String(st.name.split('.').next().unwrap_or("").to_string()),
+        );
+        raw.insert(
+            "group_names".into(),
+            self.inv
+                .group_names(&st.name)
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        );
+        raw.insert("groups".into(), Value::Object(self.inv.groups()));
+        raw.insert("play_hosts".into(), Value::Array(pc.batch.to_vec()));
+        raw.insert("ansible_play_batch".into(), Value::Array(pc.batch.to_vec()));
+        raw.insert("ansible_play_hosts".into(), Value::Array(pc.all.to_vec()));
+        raw.insert(
+            "ansible_play_hosts_all".into(),
+            Value::Array(pc.all.to_vec()),
+        );
+        raw.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
+        raw.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
+        raw.insert("ansible_verbosity".into(), Value::from(self.opts.verbose));
+        raw.insert(
+            "playbook_dir".into(),
+            Value::String(self.playbook_dir.display().to_string()),
+        );
+        raw.insert(
+            "ansible_play_name".into(),
+            Value::String(pc.play.name.clone()),
+        );
+        raw.insert("omit".into(), Value::String(OMIT.into()));
+        // Role parameters and extra vars outrank set_fact: they go on top again.
+        let mut top = self.opts.extra_vars.clone();
+        if let Some(role) = task.and_then(|t| t.role.as_ref()) {
+            let mut params = role.params.clone();
+            params.extend(top);
+            top = params;
+        }
+        let mut ctx = Context::new(&templated).with_raw(&raw);
+        if !top.is_empty() {
+            ctx = ctx.with(&top);
+        }
+        let ctx = ctx.with_context("hostvars", hostvars);
+        let mut map = templated;
+        map.extend(raw);
+        map.extend(top);
+        (map, ctx)
     }
 
     /// How to reach `name`: its inventory variables, rendered.
@@ -613,9 +651,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Phase 1 for one host.
-    fn plan_host(&self, task: &Task, h: usize, pc: &PlayCtx<'_>) -> HostPlan {
-        let vars = self.vars_for(h, pc, Some(task));
+    fn plan_host(&self, task: &Task, h: usize, pc: &PlayCtx<'_>, hostvars: &Context) -> HostPlan {
+        let (vars, ctx) = self.vars_for(h, pc, Some(task), hostvars);
         let mut plan = HostPlan {
+            ctx,
             host: h,
             vars,
             items: Vec::new(),
@@ -637,7 +676,7 @@ impl<'a> Runner<'a> {
     }
 
     fn plan_host_inner(&self, task: &Task, plan: &mut HostPlan) -> Result<(), String> {
-        let ctx = Context::new(&plan.vars);
+        let ctx = plan.ctx.clone();
         let c = &task.common;
         plan.check = self.flag(&c.check_mode, &ctx, self.opts.check)?;
         plan.diff = self.flag(&c.diff, &ctx, self.opts.diff)?;
@@ -731,17 +770,16 @@ impl<'a> Runner<'a> {
             return Ok(());
         };
         for (idx, item) in items.into_iter().enumerate() {
-            let mut item_vars;
             let item_ctx;
             let (ctx_ref, item_binding) = match (&item, &task.loop_) {
                 (Some(value), Some(l)) => {
-                    item_vars = plan.vars.clone();
+                    let mut item_vars = Map::new();
                     item_vars.insert(l.loop_var.clone(), value.clone());
                     if let Some(iv) = &l.index_var {
                         item_vars.insert(iv.clone(), Value::from(idx));
                     }
                     item_vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
-                    item_ctx = Context::new(&item_vars);
+                    item_ctx = ctx.with_raw(&item_vars);
                     (&item_ctx, Some((l.loop_var.clone(), value.clone())))
                 }
                 _ => (&ctx, None),
@@ -875,7 +913,11 @@ impl<'a> Runner<'a> {
         if run_once {
             hosts.truncate(1);
         }
-        let mut plans: Vec<HostPlan> = hosts.iter().map(|&h| self.plan_host(task, h, pc)).collect();
+        let hostvars = self.hostvars();
+        let mut plans: Vec<HostPlan> = hosts
+            .iter()
+            .map(|&h| self.plan_host(task, h, pc, &hostvars))
+            .collect();
         // Phase 2: programs to hosts, all at once.
         let all: Vec<usize> = (0..plans.len()).collect();
         let mut by_plan = self.exec_plans(&plans, &all).await;
@@ -1005,19 +1047,8 @@ impl<'a> Runner<'a> {
                         return false;
                     };
                     let reg = module.finish(args, raw).to_registered();
-                    let mut v = plan.vars.clone();
-                    if let Some(r) = &task.register {
-                        v.insert(r.clone(), reg.clone());
-                    }
-                    if let Value::Object(m) = &reg {
-                        for (k, val) in m {
-                            v.entry(k.clone()).or_insert(val.clone());
-                        }
-                    }
-                    !self
-                        .templar
-                        .eval_bool(cond, &Context::new(&v))
-                        .unwrap_or(false)
+                    let ctx = result_ctx(plan, None, &reg, task.register.as_ref());
+                    !self.templar.eval_bool(cond, &ctx).unwrap_or(false)
                 })
                 .map(|(pi, _)| *pi)
                 .collect();
@@ -1046,9 +1077,9 @@ impl<'a> Runner<'a> {
     ) -> Flow {
         // A meta task obeys `when`, like Ansible's end_host/end_play.
         let mut selected = Vec::new();
+        let hostvars = self.hostvars();
         for &h in hosts {
-            let vars = self.vars_for(h, pc, Some(task));
-            let ctx = Context::new(&vars);
+            let (_, ctx) = self.vars_for(h, pc, Some(task), &hostvars);
             if task
                 .common
                 .when
@@ -1180,20 +1211,8 @@ impl<'a> Runner<'a> {
             if task.changed_when.is_none() && task.failed_when.is_none() && task.until.is_none() {
                 continue;
             }
-            let mut v = plan.vars.clone();
-            if let Some((k, val)) = item {
-                v.insert(k.clone(), val.clone());
-            }
             let reg = o.to_registered();
-            if let Some(r) = &task.register {
-                v.insert(r.clone(), reg.clone());
-            }
-            if let Value::Object(m) = &reg {
-                for (k, val) in m {
-                    v.entry(k.clone()).or_insert(val.clone());
-                }
-            }
-            let ctx = Context::new(&v);
+            let ctx = result_ctx(plan, item.as_ref(), &reg, task.register.as_ref());
             if let Some(conds) = &task.changed_when {
                 match conds.iter().try_fold(true, |acc, c| {
                     self.templar.eval_bool(c, &ctx).map(|b| acc && b)
@@ -1316,7 +1335,7 @@ impl<'a> Runner<'a> {
                 .insert(r.clone(), registered.clone());
         }
         if any_changed && !any_failed && !task.notify.is_empty() {
-            let ctx = Context::new(&plan.vars);
+            let ctx = plan.ctx.clone();
             for n in &task.notify {
                 let n = self.render_string(n, &ctx).unwrap_or_else(|_| n.clone());
                 self.hosts[h].notified.push(n);
@@ -1338,7 +1357,7 @@ impl<'a> Runner<'a> {
 
     fn unreachable(&mut self, h: usize, task: &Task, msg: &str, plan: &HostPlan) {
         let ignore = {
-            let ctx = Context::new(&plan.vars);
+            let ctx = plan.ctx.clone();
             self.flag(&task.common.ignore_unreachable, &ctx, false)
                 .unwrap_or(false)
         };
@@ -1392,6 +1411,32 @@ impl<'a> Runner<'a> {
         self.report
             .host_result(&name, status, reg, items, plan.no_log, diffs);
     }
+}
+
+/// The context of `changed_when`, `failed_when` and `until`: the task's
+/// variables, the loop item, and the result under its registered name (its
+/// fields also bare, where no variable has that name).
+fn result_ctx(
+    plan: &HostPlan,
+    item: Option<&(String, Value)>,
+    reg: &Value,
+    register: Option<&String>,
+) -> Context {
+    let mut extra = Map::new();
+    if let Value::Object(m) = reg {
+        for (k, v) in m {
+            if !plan.vars.contains_key(k) {
+                extra.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some((k, v)) = item {
+        extra.insert(k.clone(), v.clone());
+    }
+    if let Some(r) = register {
+        extra.insert(r.clone(), reg.clone());
+    }
+    plan.ctx.with_raw(&extra)
 }
 
 /// An item's label, its loop binding, its outcome, and whether it ran.

@@ -3,7 +3,6 @@
 use serde_json::{Map, Value};
 
 use crate::playbook::{Play, Task};
-use crate::template::{Context, Templar};
 
 /// Play-wide layers, computed once per play.
 pub struct PlayVars {
@@ -75,42 +74,4 @@ pub fn assemble(
     }
     v.extend(extra.clone());
     v
-}
-
-/// Variables whose values are templates are rendered against the others, as
-/// Ansible's lazy templating would when they are used. A value that cannot be
-/// rendered yet keeps its text; using it later reports the real error.
-pub fn resolve(templar: &Templar, vars: &mut Map<String, Value>) {
-    for _pass in 0..3 {
-        let pending: Vec<String> = vars
-            .iter()
-            .filter(|(k, v)| k.as_str() != "hostvars" && has_template(v))
-            .map(|(k, _)| k.clone())
-            .collect();
-        if pending.is_empty() {
-            return;
-        }
-        let ctx = Context::new(vars);
-        let mut progress = false;
-        for k in pending {
-            if let Ok(rendered) = templar.render_value(&vars[&k], &ctx) {
-                if rendered != vars[&k] {
-                    progress = true;
-                }
-                vars.insert(k, rendered);
-            }
-        }
-        if !progress {
-            return;
-        }
-    }
-}
-
-pub fn has_template(v: &Value) -> bool {
-    match v {
-        Value::String(s) => Templar::is_template(s),
-        Value::Array(a) => a.iter().any(has_template),
-        Value::Object(m) => m.values().any(has_template),
-        _ => false,
-    }
 }
