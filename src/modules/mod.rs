@@ -25,6 +25,10 @@ mod shell;
 // Core modules (files, text, waiting): one line each.
 
 // System modules (packages, services, mounts, users, keys): one line each.
+mod authorized_key;
+mod known_hosts;
+mod ssh_keypair;
+mod sysctl;
 
 // Container and load-balancer modules: one line each.
 
@@ -133,9 +137,11 @@ pub static ALL: &[&dyn Module] = &[
     // Core modules:
 
     // System modules:
-
+    &authorized_key::AuthorizedKey,
+    &known_hosts::KnownHosts,
+    &ssh_keypair::SshKeypair,
+    &sysctl::Sysctl,
     // Container and load-balancer modules:
-
 ];
 
 /// The module a task names, with or without a collection prefix
