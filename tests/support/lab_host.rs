@@ -136,7 +136,7 @@ impl Drop for LabHost {
         if let Some(conn) = self.conn.take() {
             self.rt.block_on(conn.close());
         }
-        if let Err(e) = condaplay::lab::down(&[self.name.clone()], &self.printer) {
+        if let Err(e) = condaplay::lab::down(std::slice::from_ref(&self.name), &self.printer) {
             eprintln!("lab down {}: {e}", self.name);
         }
     }
