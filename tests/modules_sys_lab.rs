@@ -271,6 +271,15 @@ fn tmpfs_mount(h: &LabHost) {
     assert_eq!(h.sh("findmnt -n /mnt/cptmp"), "");
     assert_eq!(h.sh("grep -c cptmp /etc/fstab").trim(), "1");
     unchanged(&h.module("mount", "path: /mnt/cptmp\nstate: unmounted"));
+    unchanged(&h.module("mount", "path: /mnt/cptmp\nstate: remounted"));
+    // Present writes the entry only; mounted then mounts it as written.
+    let present = "path: /mnt/cptmp\nsrc: tmpfs\nfstype: tmpfs\nopts: size=12m\nstate: present";
+    changed(&h.module("mount", present));
+    assert_eq!(h.sh("findmnt -n /mnt/cptmp"), "");
+    unchanged(&h.module("mount", present));
+    changed(&h.module("mount", &present.replace("present", "mounted")));
+    assert_eq!(h.sh("findmnt -n -o SIZE /mnt/cptmp").trim(), "12M");
+    changed(&h.module("mount", "path: /mnt/cptmp\nstate: remounted"));
 
     // An fstab that would not verify is refused and the old one kept.
     let before = h.sh("cat /etc/fstab");
