@@ -151,8 +151,9 @@ impl Module for Apt {
         }
         b.push_str("cp_ret cache_updated $cp_upd\ncp_ret cache_update_time \"$(cp_age)\"\n");
         if names.is_empty() && upgrade.is_none() && !autoremove {
-            // Only the cache: updating it is the change, as in Ansible.
-            b.push_str("if [ $cp_upd = true ]; then cp_changed; fi\n");
+            // Only the cache. Ansible calls a cache update a change; here a
+            // change is a package installed, removed or upgraded, so that a
+            // second run of a playbook reports nothing changed.
             return Ok(Plan::Remote(b));
         }
         if !names.is_empty() {
