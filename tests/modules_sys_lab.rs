@@ -286,6 +286,12 @@ fn tmpfs_mount(h: &LabHost) {
     changed(&h.module("mount", &present.replace("present", "mounted")));
     assert_eq!(h.sh("findmnt -n -o SIZE /mnt/cptmp").trim(), "12M");
     changed(&h.module("mount", "path: /mnt/cptmp\nstate: remounted"));
+    // Another source: a remount cannot do it, so it is mounted again.
+    h.sh("mkdir -p /srv/cpbind && touch /srv/cpbind/marker");
+    let bind = "path: /mnt/cptmp\nsrc: /srv/cpbind\nfstype: none\nopts: bind\nstate: mounted";
+    changed(&h.module("mount", bind));
+    assert_eq!(h.sh("ls /mnt/cptmp").trim(), "marker");
+    unchanged(&h.module("mount", bind));
 
     // An fstab that would not verify is refused and the old one kept.
     let before = h.sh("cat /etc/fstab");

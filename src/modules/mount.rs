@@ -151,9 +151,18 @@ impl Module for Mount {
         match state.as_str() {
             "mounted" => {
                 b.push_str("if [ ! -d \"$cp_mp\" ]; then cp_changed; cp_check && exit 0; mkdir -p -- \"$cp_mp\" || cp_fail \"Error making dir $cp_mp\"; fi\n");
+                let src = args.str("src")?.unwrap_or_default();
+                let fstype = args.str("fstype")?.unwrap_or_default();
+                b.push_str(&format!(
+                    "cp_wsrc={}\ncase \"$cp_wsrc\" in UUID=*|LABEL=*|PARTUUID=*|PARTLABEL=*) cp_wsrc=$(findfs \"$cp_wsrc\" 2>/dev/null || printf '%s' \"$cp_wsrc\") ;; esac\ncp_wtype={}\n",
+                    sh::quote(&src),
+                    sh::quote(&fstype)
+                ));
                 b.push_str("if ! cp_is_mounted; then\n  cp_changed\n  cp_check || mount -- \"$cp_mp\" >\"$CP_TMP/out\" 2>&1 || { cp_recf ret.stderr \"$CP_TMP/out\"; cp_fail \"Error mounting $cp_mp: $(cat \"$CP_TMP/out\")\"; }\nelif [ $cp_fchg = 1 ]; then\n  cp_changed\n");
+                // Another source or type cannot be had by remounting.
+                b.push_str("  cp_cur=$(findmnt -n -o SOURCE,FSTYPE --mountpoint \"$cp_mp\" | awk '$2 != \"autofs\" { s = $1 \" \" $2 } END { print s }')\n  if [ \"$cp_cur\" != \"$cp_wsrc $cp_wtype\" ] && ! cp_check; then\n    { umount -- \"$cp_mp\" && mount -- \"$cp_mp\"; } >\"$CP_TMP/out\" 2>&1 || cp_fail \"Error mounting $cp_mp again: $(cat \"$CP_TMP/out\")\"\n  else\n");
                 b.push_str(REMOUNT);
-                b.push_str("fi\n");
+                b.push_str("  fi\nfi\n");
             }
             "unmounted" | "absent" => {
                 b.push_str("if cp_is_mounted; then\n  cp_changed\n  if ! cp_check; then\n");
