@@ -343,3 +343,86 @@ fn sysctl_file_one_line_per_key() {
     );
     assert!(e.contains("value cannot be None"), "{e}");
 }
+
+/// present and absent_from_fstab only edit the fstab, so a scratch fstab
+/// shows the rewrite, the backup and the findmnt check without mounting.
+#[test]
+fn mount_keeps_one_fstab_entry_per_path() {
+    let h = Host::start();
+    let dir = h.sshd.scratch();
+    let f = dir.join("fstab");
+    let mp = dir.join("mnt");
+    std::fs::create_dir_all(&mp).unwrap();
+    fs::write(
+        &f,
+        format!(
+            "# static\ntmpfs {0} tmpfs size=1m 0 0\nproc /proc proc defaults 0 0\ntmpfs {0} tmpfs size=2m 0 0\n",
+            mp.display()
+        ),
+    )
+    .unwrap();
+    let args = format!(
+        "path: {}\nsrc: tmpfs\nfstype: tmpfs\nopts: size=8m,mode=0755\nstate: present\nfstab: {}",
+        mp.display(),
+        f.display()
+    );
+    let c = h.check("mount", &args);
+    assert!(c.changed && !c.failed, "{c:?}");
+    assert!(fs::read_to_string(&f).unwrap().contains("size=1m"));
+
+    let o = h.module("mount", &format!("{args}\nbackup: yes"));
+    assert!(o.changed && !o.failed, "{o:?}");
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        format!(
+            "# static\ntmpfs {} tmpfs size=8m,mode=0755 0 0\nproc /proc proc defaults 0 0\n",
+            mp.display()
+        )
+    );
+    let backup = o.ret["backup_file"].as_str().unwrap();
+    assert!(fs::read_to_string(backup).unwrap().contains("size=2m"));
+    assert!(!h.module("mount", &args).changed);
+    // Nothing was mounted.
+    assert_eq!(h.sh(&format!("findmnt -n {}", mp.display())), "");
+
+    // A path with a blank is written with fstab's octal escape.
+    let spaced = dir.join("my mnt");
+    std::fs::create_dir_all(&spaced).unwrap();
+    let sp = format!(
+        "path: {}\nsrc: tmpfs\nfstype: tmpfs\nstate: present\nfstab: {}",
+        spaced.display(),
+        f.display()
+    );
+    assert!(h.module("mount", &sp).changed);
+    assert!(fs::read_to_string(&f).unwrap().contains(&format!(
+        "tmpfs {}/my\\040mnt tmpfs defaults 0 0\n",
+        dir.display()
+    )));
+    assert!(!h.module("mount", &sp).changed);
+
+    // An entry that findmnt --verify calls an error is refused.
+    let before = fs::read_to_string(&f).unwrap();
+    let o = h.module(
+        "mount",
+        &format!(
+            "path: {}/bad\nsrc: UUID=00000000-0000-0000-0000-000000000000\nfstype: ext4\nstate: present\nfstab: {}",
+            dir.display(),
+            f.display()
+        ),
+    );
+    assert!(
+        o.failed && o.msg.as_deref().unwrap_or("").contains("findmnt"),
+        "{o:?}"
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap(), before);
+
+    let gone = format!(
+        "path: {}\nstate: absent_from_fstab\nfstab: {}",
+        mp.display(),
+        f.display()
+    );
+    assert!(h.module("mount", &gone).changed);
+    assert!(!fs::read_to_string(&f).unwrap().contains(" tmpfs size="));
+    assert!(!h.module("mount", &gone).changed);
+    assert!(mp.exists(), "absent_from_fstab keeps the mount point");
+}

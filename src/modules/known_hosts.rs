@@ -62,6 +62,7 @@ function hostmatch(line,   n, h, i) {
   for (i = 1; i <= n; i++) if (h[i] == host) return 1
   return 0
 }
+BEGIN { host = ENVIRON["host"]; hashed = ENVIRON["hashed"] }
 FNR == NR { want = $0; wid = keyid($0); wtype = mytype($0); next }
 {
   sub(/\r$/, "")
@@ -113,7 +114,7 @@ impl Module for KnownHosts {
             h = sh::quote(&host)
         ));
         b.push_str(&format!(
-            "awk -v state={state} -v host={} -v hashed=\"$cp_hashed\" {} \"$CP_TMP/want\" \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
+            "host={} hashed=\"$cp_hashed\" awk -v state={state} {} \"$CP_TMP/want\" \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
             sh::quote(&host),
             sh::quote(&format!("{AWK_KEYID}{AWK_MERGE}"))
         ));

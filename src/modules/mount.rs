@@ -50,6 +50,7 @@ fn missing(arg: &str, state: &str) -> ModuleError {
 /// Rewrites fstab (argument 1) for one mount point: `want` replaces the first
 /// entry for `mp`, later entries for it go; absent drops them all.
 const AWK_FSTAB: &str = r#"
+BEGIN { mp = ENVIRON["mp"]; want = ENVIRON["want"] }
 function norm(line,   f, n) {
   n = split(line, f, /[ \t]+/)
   if (f[1] == "") { for (i = 1; i < n; i++) f[i] = f[i+1]; n-- }
@@ -130,7 +131,7 @@ impl Module for Mount {
         if writes_entry || removes_entry {
             b.push_str("if [ -f \"$cp_fs\" ]; then cp -- \"$cp_fs\" \"$CP_TMP/old\" || cp_fail \"cannot read $cp_fs\"; else : > \"$CP_TMP/old\"; fi\n");
             b.push_str(&format!(
-                "awk -v mp={} -v want={} {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
+                "mp={} want={} awk {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
                 sh::quote(&escape(&path)),
                 sh::quote(&want),
                 sh::quote(AWK_FSTAB)
@@ -145,7 +146,7 @@ impl Module for Mount {
             }
             let backup = u8::from(args.bool("backup", false)?);
             b.push_str(&format!(
-                "if [ $cp_fchg = 1 ]; then\n  cp_put \"$CP_TMP/new\" \"$cp_fs\" '' '' '' {backup}\n  if ! cp_check && [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1; fi\nfi\n"
+                "if [ $cp_fchg = 1 ]; then\n  cp_put \"$CP_TMP/new\" \"$cp_fs\" '' '' '' {backup}\n  if ! cp_check && [ \"$cp_fs\" = /etc/fstab ] && [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1; fi\nfi\n"
             ));
         }
         match state.as_str() {

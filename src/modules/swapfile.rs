@@ -35,6 +35,7 @@ fn parse_size(s: &str) -> Option<u64> {
 
 /// Rewrites fstab: one line for the swap file (argument 1 is fstab).
 const AWK_FSTAB: &str = r#"
+BEGIN { path = ENVIRON["path"]; want = ENVIRON["want"] }
 {
   sub(/\r$/, "")
   if ($0 ~ /^[ \t]*(#|$)/ || $1 != path) { print; next }
@@ -64,11 +65,11 @@ impl Module for Swapfile {
         let state = args.choice("state", &["present", "absent"], "present")?;
         let p = sh::quote(&path);
         let mut b = format!("cp_sw={p}\ncp_ret path {p}\n");
-        b.push_str("cp_active() { awk -v p=\"$cp_sw\" 'NR > 1 && $1 == p { found = 1 } END { exit !found }' /proc/swaps; }\n");
+        b.push_str("cp_active() { p=\"$cp_sw\" awk 'BEGIN { p = ENVIRON[\"p\"] } NR > 1 && $1 == p { found = 1 } END { exit !found }' /proc/swaps; }\n");
         b.push_str("if [ -f /etc/fstab ]; then cp -- /etc/fstab \"$CP_TMP/old\"; else : > \"$CP_TMP/old\"; fi\n");
         let fstab_step = |want: &str| {
             format!(
-                "awk -v path=\"$cp_sw\" -v want={} {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\ncmp -s \"$CP_TMP/old\" \"$CP_TMP/new\" || cp_put \"$CP_TMP/new\" /etc/fstab '' '' '' 0\n",
+                "path=\"$cp_sw\" want={} awk {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\ncmp -s \"$CP_TMP/old\" \"$CP_TMP/new\" || cp_put \"$CP_TMP/new\" /etc/fstab '' '' '' 0\n",
                 sh::quote(want),
                 sh::quote(AWK_FSTAB)
             )
@@ -110,7 +111,7 @@ impl Module for Swapfile {
         b.push_str("if [ -f \"$cp_sw\" ]; then cp_attrs \"$cp_sw\" 0600 root ''; fi\n");
         // Active with the asked priority, or switched on (again).
         b.push_str(&format!(
-            "cp_on=1\nif cp_active; then\n  cp_cur_p=$(awk -v p=\"$cp_sw\" 'NR > 1 && $1 == p {{ print $5 }}' /proc/swaps)\n  if [ -n {pv} ] && [ \"$cp_cur_p\" != {pv} ]; then cp_changed; cp_check || swapoff \"$cp_sw\" || cp_fail \"swapoff $cp_sw failed\"; else cp_on=0; fi\nfi\nif [ $cp_on = 1 ]; then\n  cp_changed\n  cp_check || swapon{pri_flag} \"$cp_sw\" 2>\"$CP_TMP/err\" || cp_fail \"swapon $cp_sw failed: $(cat \"$CP_TMP/err\")\"\nfi\n",
+            "cp_on=1\nif cp_active; then\n  cp_cur_p=$(p=\"$cp_sw\" awk 'BEGIN {{ p = ENVIRON[\"p\"] }} NR > 1 && $1 == p {{ print $5 }}' /proc/swaps)\n  if [ -n {pv} ] && [ \"$cp_cur_p\" != {pv} ]; then cp_changed; cp_check || swapoff \"$cp_sw\" || cp_fail \"swapoff $cp_sw failed\"; else cp_on=0; fi\nfi\nif [ $cp_on = 1 ]; then\n  cp_changed\n  cp_check || swapon{pri_flag} \"$cp_sw\" 2>\"$CP_TMP/err\" || cp_fail \"swapon $cp_sw failed: $(cat \"$CP_TMP/err\")\"\nfi\n",
             pv = sh::quote(&prio_v)
         ));
         b.push_str(&fstab_step(&line));

@@ -38,6 +38,7 @@ fn parse_value(v: &Value) -> Option<String> {
 /// Rewrites the file: the key's first line becomes `key=value` (present) or
 /// goes (absent); later lines for the key go. Records the old value on fd 3.
 const AWK_FIX: &str = r#"
+BEGIN { key = ENVIRON["key"]; value = ENVIRON["value"]; oldfile = ENVIRON["oldfile"] }
 function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
 {
   sub(/\r$/, "")
@@ -105,7 +106,7 @@ impl Module for Sysctl {
             fs = file.replace(['"', '$', '`', '\\'], "")
         ));
         b.push_str(&format!(
-            "awk -v key={k} -v value={v} -v state={state} -v oldfile=\"$CP_TMP/oldval\" {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
+            "key={k} value={v} oldfile=\"$CP_TMP/oldval\" awk -v state={state} {} \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
             sh::quote(AWK_FIX)
         ));
         b.push_str(&format!("cp_sf={f}\ncp_fchg=0\nif ! cmp -s \"$CP_TMP/old\" \"$CP_TMP/new\" && {{ [ -f \"$cp_sf\" ] || [ -s \"$CP_TMP/new\" ]; }}; then cp_fchg=1; fi\n"));
