@@ -25,6 +25,16 @@ mod shell;
 // Core modules (files, text, waiting): one line each.
 
 // System modules (packages, services, mounts, users, keys): one line each.
+mod apt;
+mod authorized_key;
+mod group;
+mod known_hosts;
+mod mount;
+mod ssh_keypair;
+mod swapfile;
+mod sysctl;
+mod systemd;
+mod user;
 
 // Container and load-balancer modules: one line each.
 
@@ -133,7 +143,16 @@ pub static ALL: &[&dyn Module] = &[
     // Core modules:
 
     // System modules:
-
+    &apt::Apt,
+    &authorized_key::AuthorizedKey,
+    &group::Group,
+    &known_hosts::KnownHosts,
+    &mount::Mount,
+    &ssh_keypair::SshKeypair,
+    &swapfile::Swapfile,
+    &sysctl::Sysctl,
+    &systemd::Systemd,
+    &user::User,
     // Container and load-balancer modules:
 ];
 

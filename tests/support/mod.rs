@@ -1,6 +1,7 @@
 //! Shared test helpers: real sshd servers on loopback, and module runs on them.
 #![allow(dead_code)]
 
+pub mod lab_host;
 pub mod playbook;
 pub mod sshd;
 
