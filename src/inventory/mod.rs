@@ -114,6 +114,23 @@ impl Inventory {
         })
     }
 
+    /// An INI inventory from text alone (no vars directories): for fuzzing
+    /// and for tools that hold an inventory in memory.
+    pub fn from_ini_str(text: &str, name: &Path) -> Result<Inventory, InventoryError> {
+        let mut data = Data::new();
+        ini::parse(&mut data, name, text)?;
+        data.reconcile();
+        let warnings = std::mem::take(&mut data.warnings);
+        Ok(Inventory {
+            data,
+            source_dirs: Vec::new(),
+            dirs: Vec::new(),
+            playbook: None,
+            warnings,
+            secrets: Vec::new(),
+        })
+    }
+
     /// All host names: the hosts of `all`, in Ansible's order.
     pub fn hosts(&self) -> Vec<&str> {
         self.data

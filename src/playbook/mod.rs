@@ -55,6 +55,27 @@ impl Playbook {
         Ok(Playbook { path, dir, plays })
     }
 
+    /// A playbook from text; `path` names it in errors and anchors relative
+    /// files (roles, includes) at its directory.
+    pub fn from_str(text: &str, path: &Path) -> Result<Playbook, PlaybookError> {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let root = yaml::parse_str(text, path)?;
+        let mut plays = Vec::new();
+        let ctx = play::LoadCtx {
+            dir: Arc::new(dir.clone()),
+        };
+        load_into(&root, &ctx, &mut plays, 0)?;
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            dir,
+            plays,
+        })
+    }
+
     /// Every task and handler, for `condaplay check` summaries.
     pub fn task_count(&self) -> usize {
         self.plays.iter().map(Play::task_count).sum()
