@@ -208,13 +208,7 @@ pub fn normalize(module: &'static dyn Module, value: &Value) -> Result<Map<Strin
                 }
             }
             FreeForm::No => {
-                let words = sh::split(s).ok_or_else(|| {
-                    format!(
-                        "{}: cannot split arguments {s:?} (unbalanced quotes?)",
-                        module.name()
-                    )
-                })?;
-                for w in words {
+                for w in template_aware_words(s) {
                     let (k, v) = w.split_once('=').ok_or_else(|| {
                         format!("{}: expected key=value arguments, got {w:?}", module.name())
                     })?;
@@ -225,7 +219,7 @@ pub fn normalize(module: &'static dyn Module, value: &Value) -> Result<Map<Strin
                             .ok_or_else(|| unknown_arg(module, spec, k))?
                             .name
                     };
-                    out.insert(name.to_string(), Value::String(v.to_string()));
+                    out.insert(name.to_string(), Value::String(unquote(v).to_string()));
                 }
             }
         },
@@ -267,14 +261,23 @@ fn split_kv(s: &str, known: impl Fn(&str) -> Option<&'static str>) -> (Map<Strin
     for word in template_aware_words(s) {
         if let Some((k, v)) = word.split_once('=') {
             if let Some(name) = known(k) {
-                let v = v.trim_matches(|c| c == '"' || c == '\'');
-                params.insert(name.to_string(), Value::String(v.to_string()));
+                params.insert(name.to_string(), Value::String(unquote(v).to_string()));
                 continue;
             }
         }
         rest.push(word);
     }
     (params, rest.join(" ").trim().to_string())
+}
+
+/// `'a b'` or `"a b"` without its quotes.
+fn unquote(v: &str) -> &str {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
 }
 
 /// Splits on spaces, but never inside quotes or a `{{ ... }}` expression, so
@@ -338,6 +341,9 @@ mod tests {
 
     #[test]
     fn key_value_strings_and_free_form() {
+        let m = normalize(lookup("file").unwrap(), &json!("path={{ d }}/x state=touch mode='0644'")).unwrap();
+        assert_eq!(m["path"], "{{ d }}/x");
+        assert_eq!(m["mode"], "0644");
         let m = normalize(lookup("file").unwrap(), &json!("path=/tmp/x state=touch")).unwrap();
         assert_eq!(m["state"], "touch");
         let m = normalize(
