@@ -181,7 +181,7 @@ fn compose(h: &LabHost) {
     );
     unchanged(&h.module("docker_compose", up));
 
-    let stopped = "project_src: /srv/cpapp\nstate: stopped";
+    let stopped = "project_src: /srv/cpapp\nstate: stopped\ntimeout: 1";
     changed(&h.check("docker_compose", stopped));
     assert_eq!(ok_sh(h, &format!("docker inspect --format '{{{{.State.Status}}}}' {}", second.trim())).trim(), "running");
     changed(&h.module("docker_compose", stopped));
@@ -191,11 +191,11 @@ fn compose(h: &LabHost) {
     changed(&h.module("docker_compose", up));
     wait_http(&h.ip, 8080);
 
-    let restarted = "project_src: /srv/cpapp\nstate: restarted";
+    let restarted = "project_src: /srv/cpapp\nstate: restarted\ntimeout: 1";
     changed(&h.module("docker_compose", restarted));
     assert_eq!(container_ids(h), second);
 
-    let absent = "project_src: /srv/cpapp\nstate: absent";
+    let absent = "project_src: /srv/cpapp\nstate: absent\ntimeout: 1";
     changed(&h.check("docker_compose", absent));
     assert_eq!(container_ids(h), second);
     changed(&h.module("docker_compose", absent));
@@ -212,6 +212,7 @@ services:
     image: local/busybox:1
     ports:
       - {target: 8080, published: 8081, protocol: tcp, mode: host}
+    stop_grace_period: 1s
     deploy:
       placement:
         constraints: [node.role == manager]
