@@ -212,3 +212,192 @@ fn template_with_a_vault_secret_stays_masked_in_diffs() {
         .assert_exit(0)
         .assert_changed(0);
 }
+
+// ---------------------------------------------------------------- lineinfile
+
+/// Runs lineinfile on `f` (holding `before`) and returns the outcome and text.
+fn lif(h: &Host, f: &Path, before: &str, args: &str) -> (condaplay::modules::Outcome, String) {
+    write(f, before);
+    let o = h.module("lineinfile", &format!("path: {}\n{args}", f.display()));
+    assert!(!o.failed, "{o:?}");
+    (o, read(f))
+}
+
+#[test]
+fn lineinfile_replaces_the_last_match_then_is_idempotent() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("sshd_config");
+    write(&f, "# Port 1\nPort 22\nX 1\nPort 23\n");
+    let args = format!(
+        "path: {}\nregexp: '^Port\\s+\\d+$'\nline: Port 2222\nmode: '0600'",
+        f.display()
+    );
+    let c = h.check("lineinfile", &args);
+    assert!(c.changed, "{c:?}");
+    assert_eq!(
+        read(&f),
+        "# Port 1\nPort 22\nX 1\nPort 23\n",
+        "check mode wrote"
+    );
+    assert_eq!(c.diffs[0].after, "# Port 1\nPort 22\nX 1\nPort 2222\n");
+    let o = h.module("lineinfile", &args);
+    assert!(
+        o.changed && o.msg.as_deref() == Some("line replaced"),
+        "{o:?}"
+    );
+    assert_eq!(read(&f), "# Port 1\nPort 22\nX 1\nPort 2222\n");
+    assert_eq!(mode_of(&h, &f), "600");
+    let o = h.module("lineinfile", &args);
+    assert!(!o.changed && !o.failed, "{o:?}");
+    // firstmatch picks the first one instead.
+    let (_, t) = lif(
+        &h,
+        &f,
+        "Port 22\nPort 23\n",
+        "regexp: '^Port'\nline: Port 1\nfirstmatch: true",
+    );
+    assert_eq!(t, "Port 1\nPort 23\n");
+}
+
+#[test]
+fn lineinfile_inserts_where_asked() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("f");
+    let base = "a\n[main]\nb\n[main]\nc\n";
+    let (o, t) = lif(&h, &f, base, "line: new");
+    assert_eq!(o.msg.as_deref(), Some("line added"));
+    assert_eq!(t, format!("{base}new\n"));
+    let (_, t) = lif(&h, &f, base, "line: new\ninsertafter: '^\\[main\\]'");
+    assert_eq!(t, "a\n[main]\nb\n[main]\nnew\nc\n", "after the last match");
+    let (_, t) = lif(
+        &h,
+        &f,
+        base,
+        "line: new\ninsertafter: '^\\[main\\]'\nfirstmatch: yes",
+    );
+    assert_eq!(t, "a\n[main]\nnew\nb\n[main]\nc\n");
+    let (_, t) = lif(&h, &f, base, "line: new\ninsertbefore: '^\\[main\\]'");
+    assert_eq!(t, "a\n[main]\nb\nnew\n[main]\nc\n");
+    let (_, t) = lif(&h, &f, base, "line: new\ninsertbefore: BOF");
+    assert_eq!(t, format!("new\n{base}"));
+    let (_, t) = lif(&h, &f, base, "line: new\ninsertafter: '^nomatch'");
+    assert_eq!(t, format!("{base}new\n"), "no anchor match: end of file");
+    // No final newline: one is added before the new line.
+    let (_, t) = lif(&h, &f, "x\ny", "line: z");
+    assert_eq!(t, "x\ny\nz\n");
+    // Already there (even when the regexp does not match): nothing changes,
+    // and a last line without a newline is kept as it was.
+    let (o, t) = lif(&h, &f, "x\nz", "line: z\nregexp: '^nomatch'");
+    assert!(!o.changed, "{o:?}");
+    assert_eq!(t, "x\nz");
+    // The line right after the anchor is already the line.
+    let (o, _) = lif(
+        &h,
+        &f,
+        "[main]\nnew\n",
+        "line: new\ninsertafter: '^\\[main\\]'",
+    );
+    assert!(!o.changed, "{o:?}");
+}
+
+#[test]
+fn lineinfile_backrefs_search_string_and_absent() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("f");
+    let (o, t) = lif(
+        &h,
+        &f,
+        "listen 80 default\n",
+        "regexp: '^listen (\\d+) (?P<rest>.*)$'\nline: 'listen \\1 ssl \\g<rest>'\nbackrefs: yes",
+    );
+    assert!(o.changed);
+    assert_eq!(t, "listen 80 ssl default\n");
+    // backrefs and no match: nothing is added.
+    let (o, t) = lif(
+        &h,
+        &f,
+        "x\n",
+        "regexp: '^nope(.*)'\nline: 'a\\1'\nbackrefs: true",
+    );
+    assert!(!o.changed);
+    assert_eq!(t, "x\n");
+    let (o, t) = lif(
+        &h,
+        &f,
+        "a.b=1\naxb=2\n",
+        "search_string: 'a.b='\nline: a.b=9",
+    );
+    assert!(o.changed);
+    assert_eq!(t, "a.b=9\naxb=2\n", "search_string is literal");
+    let (o, t) = lif(
+        &h,
+        &f,
+        "keep\ndrop 1\nkeep\ndrop 2\n",
+        "regexp: '^drop'\nstate: absent",
+    );
+    assert_eq!(o.msg.as_deref(), Some("2 line(s) removed"));
+    assert_eq!(o.ret["found"], "2");
+    assert_eq!(t, "keep\nkeep\n");
+    let (o, _) = lif(&h, &f, "keep\n", "line: drop\nstate: absent");
+    assert!(!o.changed);
+}
+
+#[test]
+fn lineinfile_errors_and_create() {
+    let h = Host::start();
+    let dir = h.sshd.scratch();
+    let missing = dir.join("sub/new.conf");
+    let o = h.module(
+        "lineinfile",
+        &format!("path: {}\nline: x", missing.display()),
+    );
+    assert!(o.failed);
+    assert!(o.msg.unwrap().contains("does not exist"), "missing file");
+    let args = format!("path: {}\nline: x\ncreate: true", missing.display());
+    let c = h.check("lineinfile", &args);
+    assert!(c.changed && !missing.exists());
+    assert!(h.module("lineinfile", &args).changed);
+    assert_eq!(read(&missing), "x\n");
+    assert!(!h.module("lineinfile", &args).changed);
+    let msg = error_of(
+        &h,
+        "lineinfile",
+        &format!("path: {}\nregexp: '(unclosed'\nline: x", missing.display()),
+    );
+    assert!(msg.contains("regexp") && msg.contains("(unclosed"), "{msg}");
+    let msg = error_of(
+        &h,
+        "lineinfile",
+        &format!(
+            "path: {}\ninsertafter: '(?<=x)y'\nline: x",
+            missing.display()
+        ),
+    );
+    assert!(msg.contains("insertafter"), "{msg}");
+}
+
+#[test]
+fn lineinfile_in_a_loop_converges() {
+    let t = Test::new().hosts(1).playbook(
+        r##"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: "{{ scratch }}/limits"
+        content: "# limits\nnofile 1024\n"
+        force: false
+    - lineinfile:
+        path: "{{ scratch }}/limits"
+        regexp: "^{{ item.key }} "
+        line: "{{ item.key }} {{ item.value }}"
+      loop: "{{ {'nofile': 65536, 'nproc': 4096} | dict2items }}"
+"##,
+    );
+    t.run(&["--diff"]).assert_exit(0).assert_changed(2);
+    assert_eq!(
+        read(&t.scratch(0).join("limits")),
+        "# limits\nnofile 65536\nnproc 4096\n"
+    );
+    t.run(&[]).assert_exit(0).assert_changed(0);
+}

@@ -23,6 +23,7 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod lineinfile;
 mod template;
 
 // System modules (packages, services, mounts, users, keys): one line each.
@@ -142,6 +143,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
+    &lineinfile::Lineinfile,
     &template::Template,
     // System modules:
     &apt::Apt,
