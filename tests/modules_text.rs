@@ -401,3 +401,88 @@ fn lineinfile_in_a_loop_converges() {
     );
     t.run(&[]).assert_exit(0).assert_changed(0);
 }
+
+// ---------------------------------------------------------------- stat, slurp, raw
+
+#[test]
+fn stat_reports_files_links_and_absence() {
+    let h = Host::start();
+    let dir = h.sshd.scratch();
+    let f = dir.join("data");
+    write(&f, "hello\n");
+    h.sh(&format!(
+        "chmod 0640 {0}; ln -s data {1}",
+        f.display(),
+        dir.join("link").display()
+    ));
+    let o = h.module("stat", &format!("path: {}", f.display()));
+    assert!(!o.changed && !o.failed, "{o:?}");
+    let s = &o.ret["stat"];
+    assert_eq!(s["exists"], true);
+    assert_eq!(s["isreg"], true);
+    assert_eq!(s["isdir"], false);
+    assert_eq!(s["mode"], "0640");
+    assert_eq!(s["size"], 6);
+    assert_eq!(s["uid"], 0);
+    assert_eq!(s["pw_name"], "root");
+    assert_eq!(s["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
+    assert!(s["mtime"].as_f64().unwrap() > 1.0e9);
+    let o = h.module(
+        "stat",
+        &format!("path: {}\nchecksum_algorithm: sha256", f.display()),
+    );
+    assert_eq!(
+        o.ret["stat"]["checksum"],
+        "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+    );
+    let link = dir.join("link");
+    let o = h.module("stat", &format!("path: {}", link.display()));
+    assert_eq!(o.ret["stat"]["islnk"], true);
+    assert_eq!(o.ret["stat"]["lnk_target"], "data");
+    assert!(o.ret["stat"].get("checksum").is_none());
+    let o = h.module("stat", &format!("path: {}\nfollow: true", link.display()));
+    assert_eq!(o.ret["stat"]["islnk"], false);
+    assert_eq!(o.ret["stat"]["isreg"], true);
+    let o = h.module("stat", &format!("path: {}", dir.join("nope").display()));
+    assert!(!o.failed);
+    assert_eq!(o.ret["stat"], serde_json::json!({"exists": false}));
+    let o = h.module("stat", &format!("path: {}", dir.display()));
+    assert_eq!(o.ret["stat"]["isdir"], true);
+}
+
+#[test]
+fn slurp_returns_base64_and_fails_on_missing_files() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("bin");
+    std::fs::write(&f, b"a\x00b\xffc\n").unwrap();
+    let o = h.module("slurp", &format!("src: {}", f.display()));
+    assert!(!o.failed && !o.changed, "{o:?}");
+    assert_eq!(o.ret["content"], "YQBi/2MK");
+    assert_eq!(o.ret["encoding"], "base64");
+    let o = h.module(
+        "slurp",
+        &format!("path: {}/missing", f.parent().unwrap().display()),
+    );
+    assert!(o.failed && o.msg.unwrap().contains("file not found"));
+}
+
+#[test]
+fn raw_runs_the_line_as_is_and_is_always_changed() {
+    let h = Host::start();
+    let o = h.module("raw", "echo $((1 + 2)) && echo err >&2");
+    assert!(o.changed && !o.failed, "{o:?}");
+    assert_eq!(o.ret["stdout"], "3");
+    assert_eq!(o.ret["stderr"], "err");
+    assert_eq!(o.ret["rc"], 0);
+    let o = h.module("raw", "exit 3");
+    assert!(o.failed);
+    assert_eq!(o.ret["rc"], 3);
+    let o = h.module(
+        "raw",
+        "_raw_params: 'echo ${BASH_VERSION:+bash}'\nexecutable: /bin/bash",
+    );
+    assert_eq!(o.ret["stdout"], "bash");
+    let f = h.sshd.scratch().join("touched");
+    let o = h.check("raw", &format!("touch {}", f.display()));
+    assert!(o.skipped && !f.exists(), "{o:?}");
+}

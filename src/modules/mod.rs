@@ -24,6 +24,9 @@ mod shell;
 
 // Core modules (files, text, waiting): one line each.
 mod lineinfile;
+mod raw;
+mod slurp;
+mod stat;
 mod template;
 
 // System modules (packages, services, mounts, users, keys): one line each.
@@ -144,6 +147,9 @@ pub static ALL: &[&dyn Module] = &[
     &shell::Shell,
     // Core modules:
     &lineinfile::Lineinfile,
+    &raw::RawCmd,
+    &slurp::Slurp,
+    &stat::Stat,
     &template::Template,
     // System modules:
     &apt::Apt,
