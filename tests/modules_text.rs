@@ -486,3 +486,101 @@ fn raw_runs_the_line_as_is_and_is_always_changed() {
     let o = h.check("raw", &format!("touch {}", f.display()));
     assert!(o.skipped && !f.exists(), "{o:?}");
 }
+
+// ---------------------------------------------------------------- blockinfile
+
+#[test]
+fn blockinfile_inserts_updates_and_removes_a_block() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("hosts");
+    write(&f, "127.0.0.1 localhost\n# end\n");
+    let args = |block: &str| {
+        format!(
+            "path: {}\nblock: |\n{}\ninsertbefore: '^# end'\nmode: '0600'",
+            f.display(),
+            block
+                .lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
+    let a = args("10.0.0.1 db\n10.0.0.2 cache");
+    let c = h.check("blockinfile", &a);
+    assert!(c.changed);
+    assert_eq!(read(&f), "127.0.0.1 localhost\n# end\n", "check mode wrote");
+    let want = "127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 db\n10.0.0.2 cache\n# END ANSIBLE MANAGED BLOCK\n# end\n";
+    assert_eq!(c.diffs[0].after, want);
+    let o = h.module("blockinfile", &a);
+    assert!(
+        o.changed && o.msg.as_deref() == Some("Block inserted"),
+        "{o:?}"
+    );
+    assert_eq!(read(&f), want);
+    assert_eq!(mode_of(&h, &f), "600");
+    assert!(!h.module("blockinfile", &a).changed);
+    // A new block replaces the old one where it is.
+    let o = h.module("blockinfile", &args("10.0.0.3 web"));
+    assert!(o.changed);
+    assert_eq!(
+        read(&f),
+        "127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.3 web\n# END ANSIBLE MANAGED BLOCK\n# end\n"
+    );
+    let absent = format!("path: {}\nstate: absent", f.display());
+    let o = h.module("blockinfile", &absent);
+    assert!(o.changed && o.msg.as_deref() == Some("Block removed"));
+    assert_eq!(read(&f), "127.0.0.1 localhost\n# end\n");
+    assert!(!h.module("blockinfile", &absent).changed);
+}
+
+#[test]
+fn blockinfile_custom_markers_placement_and_create() {
+    let h = Host::start();
+    let dir = h.sshd.scratch();
+    let f = dir.join("conf");
+    write(&f, "[a]\nx=1\n[b]\ny=2");
+    let o = h.module(
+        "blockinfile",
+        &format!(
+            "path: {}\nmarker: '; {{mark}} managed'\nmarker_begin: start\nmarker_end: stop\nblock: z=3\ninsertafter: '^\\['",
+            f.display()
+        ),
+    );
+    assert!(o.changed, "{o:?}");
+    assert_eq!(
+        read(&f),
+        "[a]\nx=1\n[b]\n; start managed\nz=3\n; stop managed\ny=2"
+    );
+    let o = h.module(
+        "blockinfile",
+        &format!("path: {}\nblock: top\ninsertbefore: BOF", f.display()),
+    );
+    assert!(o.changed);
+    assert!(
+        read(&f)
+            .starts_with("# BEGIN ANSIBLE MANAGED BLOCK\ntop\n# END ANSIBLE MANAGED BLOCK\n[a]\n")
+    );
+    let missing = dir.join("new/file");
+    let o = h.module(
+        "blockinfile",
+        &format!("path: {}\nblock: b", missing.display()),
+    );
+    assert!(o.failed && o.msg.unwrap().contains("does not exist"));
+    let a = format!("path: {}\nblock: b\ncreate: true", missing.display());
+    let o = h.module("blockinfile", &a);
+    assert!(
+        o.changed && o.msg.as_deref() == Some("File created"),
+        "{o:?}"
+    );
+    assert_eq!(
+        read(&missing),
+        "# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert!(!h.module("blockinfile", &a).changed);
+    let msg = error_of(
+        &h,
+        "blockinfile",
+        &format!("path: {}\nblock: b\ninsertafter: '[x'", f.display()),
+    );
+    assert!(msg.contains("insertafter"), "{msg}");
+}

@@ -414,7 +414,7 @@ pub(super) fn sed_subst(e: &Ere, repl: &str, global: bool) -> String {
 
 /// The lines of the file at `$cp_f` that match, one number per line, into
 /// FILE; grep's own errors fail the task naming the argument.
-fn grep_lines(arg: &str, opts: &str, file: &str) -> String {
+pub(super) fn grep_lines(arg: &str, opts: &str, file: &str) -> String {
     format!(
         "grep -n {opts} \"$CP_TMP/old\" 2>\"$CP_TMP/gerr\" | cut -d: -f1 > \"$CP_TMP/{file}\"; [ -s \"$CP_TMP/gerr\" ] && cp_fail \"{arg}: $(cat \"$CP_TMP/gerr\")\"\n"
     )
@@ -635,7 +635,7 @@ const EXACT: &str = "cp_line=\"$cp_line\" awk 'BEGIN { l = ENVIRON[\"cp_line\"] 
 
 /// awk ends every line with a newline; when the file's last line had none
 /// and is still last and unchanged, keep it that way.
-fn fix_last_newline() -> String {
+pub(super) fn fix_last_newline() -> String {
     "if [ -s \"$CP_TMP/old\" ] && [ -n \"$(tail -c1 \"$CP_TMP/old\")\" ] && [ -s \"$CP_TMP/new\" ] && [ \"$(tail -n1 \"$CP_TMP/old\")\" = \"$(tail -n1 \"$CP_TMP/new\")\" ]; then\n  head -c -1 \"$CP_TMP/new\" > \"$CP_TMP/new2\" && mv \"$CP_TMP/new2\" \"$CP_TMP/new\"\nfi\n".to_string()
 }
 

@@ -23,6 +23,7 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod blockinfile;
 mod lineinfile;
 mod raw;
 mod slurp;
@@ -146,6 +147,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
+    &blockinfile::Blockinfile,
     &lineinfile::Lineinfile,
     &raw::RawCmd,
     &slurp::Slurp,
