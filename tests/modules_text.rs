@@ -584,3 +584,111 @@ fn blockinfile_custom_markers_placement_and_create() {
     );
     assert!(msg.contains("insertafter"), "{msg}");
 }
+
+// ---------------------------------------------------------------- replace
+
+#[test]
+fn replace_substitutes_every_match_with_groups() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("conf");
+    write(&f, "host = a.example\nport=80\nhost=b.example\n");
+    let args = format!(
+        "path: {}\nregexp: '^host\\s*=\\s*(\\w+)\\.example$'\nreplace: 'host = \\1.internal'\nbackup: true",
+        f.display()
+    );
+    let c = h.check("replace", &args);
+    assert!(c.changed);
+    assert_eq!(read(&f), "host = a.example\nport=80\nhost=b.example\n");
+    assert_eq!(
+        c.diffs[0].after,
+        "host = a.internal\nport=80\nhost = b.internal\n"
+    );
+    let o = h.module("replace", &args);
+    assert!(o.changed, "{o:?}");
+    assert_eq!(o.msg.as_deref(), Some("2 replacements made"));
+    assert_eq!(read(&f), "host = a.internal\nport=80\nhost = b.internal\n");
+    assert!(o.ret.contains_key("backup_file"), "{o:?}");
+    assert!(!h.module("replace", &args).changed);
+    // A single line without a final newline, and `.` never crossing lines.
+    write(&f, "a1\nb2");
+    let o = h.module(
+        "replace",
+        &format!(
+            "path: {}\nregexp: '(\\d)$'\nreplace: '<\\g<1>>'",
+            f.display()
+        ),
+    );
+    assert!(o.changed);
+    assert_eq!(read(&f), "a<1>\nb<2>");
+    write(&f, "x\ny\n");
+    let o = h.module(
+        "replace",
+        &format!("path: {}\nregexp: 'x.y'\nreplace: Z", f.display()),
+    );
+    assert!(!o.changed, "dot crossed a newline");
+    let o = h.module(
+        "replace",
+        &format!("path: {}\nregexp: 'x\\ny'\nreplace: Z", f.display()),
+    );
+    assert!(o.changed);
+    assert_eq!(read(&f), "Z\n");
+}
+
+#[test]
+fn replace_between_after_and_before() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("conf");
+    let text = "opt=1\n[main]\nopt=2\nopt=3\n[other]\nopt=4\n";
+    let run = |extra: &str| {
+        write(&f, text);
+        let o = h.module(
+            "replace",
+            &format!(
+                "path: {}\nregexp: '^opt=\\d'\nreplace: opt=X\n{extra}",
+                f.display()
+            ),
+        );
+        assert!(!o.failed, "{o:?}");
+        read(&f)
+    };
+    assert_eq!(
+        run("after: '\\[main\\]'\nbefore: '\\[other\\]'"),
+        "opt=1\n[main]\nopt=X\nopt=X\n[other]\nopt=4\n"
+    );
+    assert_eq!(
+        run("after: '\\[other\\]'"),
+        "opt=1\n[main]\nopt=2\nopt=3\n[other]\nopt=X\n"
+    );
+    assert_eq!(
+        run("before: '\\[main\\]'"),
+        "opt=X\n[main]\nopt=2\nopt=3\n[other]\nopt=4\n"
+    );
+    assert_eq!(run("after: nomatch"), text);
+}
+
+#[test]
+fn replace_errors_name_the_argument() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("conf");
+    write(&f, "x\n");
+    let msg = error_of(
+        &h,
+        "replace",
+        &format!("path: {}\nregexp: 'a[b'", f.display()),
+    );
+    assert!(msg.contains("argument regexp"), "{msg}");
+    let msg = error_of(
+        &h,
+        "replace",
+        &format!("path: {}\nregexp: '\"(.*?)\"'", f.display()),
+    );
+    assert!(msg.contains("lazy"), "{msg}");
+    let msg = error_of(
+        &h,
+        "replace",
+        &format!("path: {}\nregexp: '(a)'\nreplace: '\\3'", f.display()),
+    );
+    assert!(msg.contains("argument replace"), "{msg}");
+    let o = h.module("replace", &format!("path: {}.nope\nregexp: x", f.display()));
+    assert!(o.failed && o.msg.unwrap().contains("does not exist"));
+}

@@ -126,6 +126,9 @@ pub(super) fn py_to_ere(
                         out.push('\\');
                         out.push(n);
                     }
+                    // GNU's buffer anchors, for patterns over the whole text.
+                    'A' if usage == Use::Text => out.push_str("\\`"),
+                    'Z' | 'z' if usage == Use::Text => out.push_str("\\'"),
                     'A' => out.push('^'),
                     'Z' | 'z' => out.push('$'),
                     't' => out.push('\t'),

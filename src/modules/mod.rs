@@ -26,6 +26,7 @@ mod shell;
 mod blockinfile;
 mod lineinfile;
 mod raw;
+mod replace;
 mod slurp;
 mod stat;
 mod template;
@@ -150,6 +151,7 @@ pub static ALL: &[&dyn Module] = &[
     &blockinfile::Blockinfile,
     &lineinfile::Lineinfile,
     &raw::RawCmd,
+    &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
