@@ -30,6 +30,7 @@ mod replace;
 mod slurp;
 mod stat;
 mod template;
+mod wait_for;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -155,6 +156,7 @@ pub static ALL: &[&dyn Module] = &[
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &wait_for::WaitFor,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
