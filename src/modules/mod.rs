@@ -30,6 +30,7 @@ mod replace;
 mod slurp;
 mod stat;
 mod template;
+mod uri;
 mod wait_for;
 
 // System modules (packages, services, mounts, users, keys): one line each.
@@ -156,6 +157,7 @@ pub static ALL: &[&dyn Module] = &[
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &uri::Uri,
     &wait_for::WaitFor,
     // System modules:
     &apt::Apt,
