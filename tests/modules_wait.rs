@@ -343,3 +343,29 @@ fn uri_credentials_and_bodies_stay_out_of_argv() {
     );
     t.join().unwrap();
 }
+
+#[test]
+fn pause_waits_once_for_all_hosts_and_refuses_prompts() {
+    let t = support::Test::new().hosts(2).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - pause:
+        seconds: 1
+      register: p
+    - assert:
+        that:
+          - p.stdout == 'Paused for 1 seconds'
+          - not p.changed
+          - p.stop >= p.start
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(0);
+    let t = support::Test::new().hosts(1).playbook(
+        "- hosts: web\n  gather_facts: false\n  tasks:\n    - pause:\n        prompt: Continue?\n",
+    );
+    t.run(&[])
+        .assert_exit(2)
+        .assert_stdout_contains("prompt is not supported");
+}

@@ -25,6 +25,7 @@ mod shell;
 // Core modules (files, text, waiting): one line each.
 mod blockinfile;
 mod lineinfile;
+mod pause;
 mod raw;
 mod replace;
 mod slurp;
@@ -152,6 +153,7 @@ pub static ALL: &[&dyn Module] = &[
     // Core modules:
     &blockinfile::Blockinfile,
     &lineinfile::Lineinfile,
+    &pause::Pause,
     &raw::RawCmd,
     &replace::Replace,
     &slurp::Slurp,
