@@ -23,6 +23,7 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod template;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -141,7 +142,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
-
+    &template::Template,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
@@ -341,7 +342,11 @@ mod tests {
 
     #[test]
     fn key_value_strings_and_free_form() {
-        let m = normalize(lookup("file").unwrap(), &json!("path={{ d }}/x state=touch mode='0644'")).unwrap();
+        let m = normalize(
+            lookup("file").unwrap(),
+            &json!("path={{ d }}/x state=touch mode='0644'"),
+        )
+        .unwrap();
         assert_eq!(m["path"], "{{ d }}/x");
         assert_eq!(m["mode"], "0644");
         let m = normalize(lookup("file").unwrap(), &json!("path=/tmp/x state=touch")).unwrap();
