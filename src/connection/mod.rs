@@ -6,6 +6,7 @@
 //! is up, the crate's native mux client drives it: no ssh process per task.
 
 mod local;
+mod shell;
 mod ssh;
 mod target;
 
@@ -37,8 +38,15 @@ pub enum ConnError {
     },
 }
 
-/// A live connection to one host.
-pub enum Connection {
+/// A live connection to one host, with its long-lived shells.
+pub struct Connection {
+    link: Link,
+    /// Idle shells, any become setting. A busy shell is out of the pool, so
+    /// tasks delegated to one host from many run side by side on shells of their own.
+    idle: std::sync::Mutex<Vec<shell::Shell>>,
+}
+
+enum Link {
     Ssh(Box<ssh::SshConnection>),
     Local(local::LocalConnection),
 }
@@ -48,38 +56,74 @@ impl Connection {
     /// authenticated. `control_dir` must be a short private directory (socket
     /// paths are limited to about 100 bytes).
     pub async fn open(target: &Target, control_dir: &Path) -> Result<Connection, ConnError> {
-        Ok(match target.kind {
-            ConnectionKind::Ssh => Connection::Ssh(Box::new(
+        let link = match target.kind {
+            ConnectionKind::Ssh => Link::Ssh(Box::new(
                 ssh::SshConnection::open(target, control_dir).await?,
             )),
-            ConnectionKind::Local => Connection::Local(local::LocalConnection),
+            ConnectionKind::Local => Link::Local(local::LocalConnection),
+        };
+        Ok(Connection {
+            link,
+            idle: std::sync::Mutex::default(),
         })
     }
 
-    /// Runs a POSIX shell program on the host. The program travels on the
-    /// channel's stdin, never in an argument list, so secrets inside it stay
-    /// out of `ps` on both sides.
+    /// Runs a POSIX shell program on the host, in a subshell of a long-lived
+    /// shell (started on first use) where the prelude's `cp_*` helpers are
+    /// defined. The program travels on the channel's stdin, never in an
+    /// argument list, so secrets inside it stay out of `ps` on both sides.
+    /// Its own stdin is /dev/null.
     pub async fn exec(
         &self,
         program: &[u8],
         become_: Option<&Become>,
     ) -> Result<ExecOutput, ConnError> {
-        let (argv, prefix) = shell_command(become_);
-        let mut input = prefix;
-        input.extend_from_slice(program);
-        match self {
-            Connection::Ssh(c) => c.exec(&argv, &input).await,
-            Connection::Local(c) => c.exec(&argv, &input).await,
+        let taken = {
+            let mut idle = self.idle.lock().unwrap();
+            idle.iter()
+                .position(|s| s.become_.as_ref() == become_)
+                .map(|i| idle.swap_remove(i))
+        };
+        let mut sh = match taken {
+            Some(sh) => sh,
+            None => self.start_shell(become_).await?,
+        };
+        match sh.run(program).await {
+            shell::Ran::Done(out) => {
+                self.idle.lock().unwrap().push(sh);
+                Ok(out)
+            }
+            shell::Ran::Died(out) => Ok(sh.reap(out).await),
         }
     }
 
-    /// Closes the master connection (no-op for local).
+    async fn start_shell(&self, become_: Option<&Become>) -> Result<shell::Shell, ConnError> {
+        let (argv, prefix) = shell_command(become_);
+        let (stdin, stdout, stderr, proc) = match &self.link {
+            Link::Ssh(c) => c.spawn(&argv).await?,
+            Link::Local(c) => c.spawn(&argv)?,
+        };
+        shell::Shell::start(become_.cloned(), prefix, stdin, stdout, stderr, proc).await
+    }
+
+    /// Ends the shells (each removes its temporary directory on the host),
+    /// then the master connection.
     pub async fn close(self) {
-        if let Connection::Ssh(c) = self {
+        let shells: Vec<shell::Shell> = std::mem::take(&mut *self.idle.lock().unwrap());
+        futures::future::join_all(shells.into_iter().map(shell::Shell::close)).await;
+        if let Link::Ssh(c) = self.link {
             c.close().await;
         }
     }
 }
+
+/// The pieces of a started shell process.
+type Spawned = (
+    std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    shell::Proc,
+);
 
 /// The remote command line and what goes on stdin before the program.
 fn shell_command(become_: Option<&Become>) -> (Vec<String>, Vec<u8>) {

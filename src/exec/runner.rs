@@ -290,10 +290,11 @@ impl<'a> Runner<'a> {
 
     async fn gather_facts(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
         self.report.task("Gathering Facts", "TASK");
-        let program = protocol::program(
+        let program = protocol::task_program(
             &[facts::SCRIPT.to_string()],
             &protocol::ProgramOptions::default(),
-        );
+        )
+        .into_bytes();
         let mut jobs = Vec::new();
         for &h in hosts {
             let (vars, _) = self.vars_for(h, pc, None, &Context::raw(&Map::new()));
@@ -982,14 +983,15 @@ impl<'a> Runner<'a> {
                 .clone()
                 .unwrap_or_else(|| self.hosts[p.host].name.clone());
             let target = self.target_for(&conn_name, &p.vars);
-            let program = protocol::program(
+            let program = protocol::task_program(
                 &p.bodies,
                 &protocol::ProgramOptions {
                     check: p.check,
                     diff: p.diff,
                     env: &p.env,
                 },
-            );
+            )
+            .into_bytes();
             jobs.push((
                 pi,
                 self.conn_cell(&conn_name),

@@ -341,7 +341,11 @@ mod tests {
 
     #[test]
     fn key_value_strings_and_free_form() {
-        let m = normalize(lookup("file").unwrap(), &json!("path={{ d }}/x state=touch mode='0644'")).unwrap();
+        let m = normalize(
+            lookup("file").unwrap(),
+            &json!("path={{ d }}/x state=touch mode='0644'"),
+        )
+        .unwrap();
         assert_eq!(m["path"], "{{ d }}/x");
         assert_eq!(m["mode"], "0644");
         let m = normalize(lookup("file").unwrap(), &json!("path=/tmp/x state=touch")).unwrap();
