@@ -1158,8 +1158,8 @@ impl<'a> Runner<'a> {
                         format!("the connection to {name} broke during the task: {stderr}")
                     } else {
                         format!(
-                            "the task's program stopped early (exit {:?}): {stderr}",
-                            o.status
+                            "the task's program stopped early (exit {}): {stderr}",
+                            o.status.unwrap_or(-1)
                         )
                     };
                     if o.status.is_none() || o.status == Some(255) {
@@ -1167,7 +1167,12 @@ impl<'a> Runner<'a> {
                         return (json!({"unreachable": true, "msg": msg}), None);
                     }
                     let reg = json!({"failed": true, "changed": false, "msg": msg});
-                    self.record(h, task, Status::Failed, &reg, &[], plan, rescuable, &[]);
+                    let status = if plan.ignore_errors {
+                        Status::Ignored
+                    } else {
+                        Status::Failed
+                    };
+                    self.record(h, task, status, &reg, &[], plan, rescuable, &[]);
                     return (reg, None);
                 }
                 parsed.into_iter().map(Some).collect::<Vec<_>>()
