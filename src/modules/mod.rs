@@ -23,6 +23,7 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod template;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -141,7 +142,7 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
-
+    &template::Template,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
