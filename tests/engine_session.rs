@@ -127,3 +127,67 @@ fn a_shell_that_cannot_start_fails_the_task_not_the_host() {
     );
     assert!(t.scratch(0).join("after").exists());
 }
+
+/// Consecutive tasks that need no decision on the controller run in one
+/// round trip: the second one runs before the controller has reported the
+/// first. A registered task waits for the controller, and sees every header.
+#[test]
+fn consecutive_tasks_travel_together_until_a_controller_decision() {
+    let t = Test::new().hosts(1);
+    let out = t.path("out.txt");
+    let t = t.playbook(&format!(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      file:\n        path: \"{{{{ scratch }}}}/a\"\n        state: touch\n    - name: second\n      shell: grep -c '^TASK' {out} > {{{{ scratch }}}}/seen-by-second || true\n    - name: third\n      shell: grep -c '^TASK' {out} > {{{{ scratch }}}}/seen-by-third || true\n      register: third\n",
+        out = out.display()
+    ));
+    let file = std::fs::File::create(&out).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_condaplay"))
+        .args(["run", "site.yml", "-i", "inventory.ini"])
+        .current_dir(t.dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(file)
+        .status()
+        .unwrap();
+    let printed = std::fs::read_to_string(&out).unwrap();
+    assert!(status.success(), "{printed}");
+    let seen = |f: &str| {
+        support::playbook::read(&t.scratch(0).join(f))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(seen("seen-by-second"), "0", "{printed}");
+    assert_eq!(seen("seen-by-third"), "3", "{printed}");
+    // Reported task by task, in order, as if run one by one.
+    let first = printed.find("TASK [first]").unwrap();
+    let second = printed.find("TASK [second]").unwrap();
+    assert!(first < second && printed[first..second].contains("changed: [web1]"));
+}
+
+/// In a batch, a failing task stops that host's later tasks and no other
+/// host's; with ignore_errors the host goes on.
+#[test]
+fn a_failure_inside_a_batch_stops_only_its_host() {
+    let t = Test::new().hosts(2).playbook(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: fails on web1\n      command: \"{{ 'false' if inventory_hostname == 'web1' else 'true' }}\"\n    - name: after\n      file:\n        path: \"{{ scratch }}/after\"\n        state: touch\n    - name: ignored failure\n      command: \"false\"\n      ignore_errors: true\n    - name: after ignored\n      file:\n        path: \"{{ scratch }}/after-ignored\"\n        state: touch\n",
+    );
+    let run = t.run(&[]);
+    run.assert_exit(2);
+    run.assert_recap(
+        "web1",
+        Recap {
+            failed: 1,
+            ..Recap::default()
+        },
+    );
+    run.assert_recap(
+        "web2",
+        Recap {
+            ok: 4,
+            changed: 4,
+            ignored: 1,
+            ..Recap::default()
+        },
+    );
+    assert!(!t.scratch(0).join("after").exists());
+    assert!(t.scratch(1).join("after").exists());
+    assert!(t.scratch(1).join("after-ignored").exists());
+}

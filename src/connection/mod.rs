@@ -78,23 +78,63 @@ impl Connection {
         program: &[u8],
         become_: Option<&Become>,
     ) -> Result<ExecOutput, ConnError> {
-        let taken = {
-            let mut idle = self.idle.lock().unwrap();
-            idle.iter()
-                .position(|s| s.become_.as_ref() == become_)
-                .map(|i| idle.swap_remove(i))
-        };
-        let mut sh = match taken {
-            Some(sh) => sh,
-            None => self.start_shell(become_).await?,
-        };
-        match sh.run(program).await {
-            shell::Ran::Done(out) => {
-                self.idle.lock().unwrap().push(sh);
-                Ok(out)
+        let mut out = self.exec_chain(&[(program, become_)]).await?;
+        Ok(out
+            .pop()
+            .flatten()
+            .expect("the first program of a chain always runs"))
+    }
+
+    /// Runs programs in order, as few round trips as possible (one per run of
+    /// programs with the same become setting); a program runs only if the
+    /// one before it exited 0. `None`: did not run.
+    pub async fn exec_chain(
+        &self,
+        programs: &[(&[u8], Option<&Become>)],
+    ) -> Result<Vec<Option<ExecOutput>>, ConnError> {
+        let mut results: Vec<Option<ExecOutput>> = Vec::with_capacity(programs.len());
+        let mut i = 0;
+        while i < programs.len() {
+            let become_ = programs[i].1;
+            let mut j = i + 1;
+            while j < programs.len() && programs[j].1 == become_ {
+                j += 1;
             }
-            shell::Ran::Died(out) => Ok(sh.reap(out).await),
+            if i > 0 && !matches!(results.last(), Some(Some(o)) if o.status == Some(0)) {
+                results.resize_with(programs.len(), || None);
+                break;
+            }
+            let group: Vec<&[u8]> = programs[i..j].iter().map(|p| p.0).collect();
+            let taken = {
+                let mut idle = self.idle.lock().unwrap();
+                idle.iter()
+                    .position(|s| s.become_.as_ref() == become_)
+                    .map(|k| idle.swap_remove(k))
+            };
+            let mut sh = match taken {
+                Some(sh) => sh,
+                None => self.start_shell(become_).await?,
+            };
+            let mut died = None;
+            for ran in sh.run_chain(&group).await {
+                match ran {
+                    shell::Ran::Done(o) => results.push(Some(o)),
+                    shell::Ran::NotRun => results.push(None),
+                    shell::Ran::Died(o) => died = Some(o),
+                }
+            }
+            match died {
+                Some(o) => {
+                    results.push(Some(sh.reap(o).await));
+                    results.resize_with(programs.len(), || None);
+                    break;
+                }
+                None => self.idle.lock().unwrap().push(sh),
+            }
+            i = j;
         }
+        results.resize_with(programs.len(), || None);
+        Ok(results)
     }
 
     async fn start_shell(&self, become_: Option<&Become>) -> Result<shell::Shell, ConnError> {

@@ -53,9 +53,12 @@ pub struct Shell {
 
 /// What a unit on a shell came to.
 pub enum Ran {
-    /// The end record arrived: the shell is ready for the next task.
+    /// The end record arrived: the shell is ready for the next unit.
     Done(ExecOutput),
-    /// The shell ended before the end record: its output so far and exit status.
+    /// A chained unit that did not run: the one before it failed.
+    NotRun,
+    /// The shell ended before the end record: its output so far (the exit
+    /// status comes from [`Shell::reap`]).
     Died(ExecOutput),
 }
 
@@ -102,9 +105,15 @@ impl Shell {
         Ok(sh)
     }
 
-    /// Runs one program; its stdin is /dev/null, its stdout and stderr come back.
-    pub async fn run(&mut self, program: &[u8]) -> Ran {
-        let unit = protocol::task_unit(program, &self.nonce);
+    /// Runs programs one after the other in one round trip: all are sent at
+    /// once, each runs only if the one before it exited 0. Their stdin is
+    /// /dev/null; stdout, stderr and status come back per program. The
+    /// result is shorter than `programs` only after a [`Ran::Died`].
+    pub async fn run_chain(&mut self, programs: &[&[u8]]) -> Vec<Ran> {
+        let mut units = Vec::new();
+        for (i, p) in programs.iter().enumerate() {
+            units.extend(protocol::task_unit(p, &self.nonce, i > 0));
+        }
         let Shell {
             stdin,
             stdout,
@@ -113,42 +122,49 @@ impl Shell {
             ..
         } = self;
         let write = async {
-            let r = stdin.write_all(&unit).await;
+            let r = stdin.write_all(&units).await;
             let _ = stdin.flush().await;
             r
         };
         let read = async {
+            let mut out = Vec::with_capacity(programs.len());
             let mut scanned = 0usize;
             let mut chunk = vec![0u8; 64 * 1024];
-            loop {
+            while out.len() < programs.len() {
                 // Look only at new bytes (and a marker's length back).
-                let from = scanned.saturating_sub(16);
+                let from = scanned.saturating_sub(16).min(buf.len());
                 if buf[from..].contains(&0x1e) {
                     if let Some(u) = protocol::split_unit(buf, nonce) {
                         buf.drain(..u.len);
-                        return Some(u);
+                        scanned = 0;
+                        out.push(match u.status {
+                            None => Ran::NotRun,
+                            status => Ran::Done(ExecOutput {
+                                stdout: u.stdout,
+                                stderr: u.stderr,
+                                status,
+                            }),
+                        });
+                        continue;
                     }
                 }
                 scanned = buf.len();
                 match stdout.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return None,
+                    Ok(0) | Err(_) => {
+                        out.push(Ran::Died(ExecOutput {
+                            stdout: std::mem::take(buf),
+                            stderr: Vec::new(),
+                            status: None,
+                        }));
+                        break;
+                    }
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 }
             }
+            out
         };
-        let (_, unit) = futures::join!(write, read);
-        match unit {
-            Some(u) => Ran::Done(ExecOutput {
-                stdout: u.stdout,
-                stderr: u.stderr,
-                status: Some(u.status),
-            }),
-            None => Ran::Died(ExecOutput {
-                stdout: std::mem::take(&mut self.buf),
-                stderr: Vec::new(),
-                status: None,
-            }),
-        }
+        let (_, out) = futures::join!(write, read);
+        out
     }
 
     /// After [`Ran::Died`]: the exit status and what the shell said on stderr.

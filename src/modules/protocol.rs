@@ -53,8 +53,11 @@ pub fn task_program(bodies: &[String], opts: &ProgramOptions) -> String {
             p.push('\n');
         }
         // An empty stderr needs no record (and no fork of tr).
-        p.push_str(") 2>\"$CP_BASE/e\" </dev/null\ncp_rec status $?\n[ -s \"$CP_BASE/e\" ] && cp_recf stderr \"$CP_BASE/e\"\n");
+        p.push_str(") 2>\"$CP_BASE/e\" </dev/null\ncp_st=$?\ncp_rec status $cp_st\n[ $cp_st = 0 ] || cp_bad=1\n[ -s \"$CP_BASE/e\" ] && cp_recf stderr \"$CP_BASE/e\"\n");
     }
+    // A failed item fails the program: the tasks chained after it in the
+    // same round trip do not run (see task_unit).
+    p.push_str("exit ${cp_bad:-0}\n");
     p
 }
 
@@ -82,8 +85,13 @@ pub fn session_init() -> String {
 /// One program for a long-lived shell: it travels as one quoted word (never
 /// parsed as code by the long-lived shell itself), and the end record carries
 /// the shell's nonce, which the program never sees, so output cannot forge it.
-pub fn task_unit(program: &[u8], nonce: &str) -> Vec<u8> {
-    let mut u = Vec::with_capacity(program.len() + program.len() / 16 + 96);
+/// A `chained` unit runs only if the unit before it exited 0; otherwise its
+/// end record says `-` (not run).
+pub fn task_unit(program: &[u8], nonce: &str, chained: bool) -> Vec<u8> {
+    let mut u = Vec::with_capacity(program.len() + program.len() / 16 + 160);
+    if chained {
+        u.extend_from_slice(b"if [ \"$cp_last\" = 0 ]; then\n");
+    }
     // Single quotes, byte for byte: only ' itself needs care.
     u.extend_from_slice(b"cp_task '");
     for &b in program {
@@ -94,16 +102,24 @@ pub fn task_unit(program: &[u8], nonce: &str) -> Vec<u8> {
         }
     }
     u.push(b'\'');
-    u.extend_from_slice(format!("\nprintf '\\036cp.end\\000{nonce} %s\\000' \"$?\"\n").as_bytes());
+    u.extend_from_slice(
+        format!("\ncp_last=$?\nprintf '\\036cp.end\\000{nonce} %s\\000' \"$cp_last\"\n").as_bytes(),
+    );
+    if chained {
+        u.extend_from_slice(
+            format!("else printf '\\036cp.end\\000{nonce} -\\000'\nfi\n").as_bytes(),
+        );
+    }
     u
 }
 
 /// A finished unit in a shell's output: the program's stdout, its stderr (from
-/// the `cp.stderr` record), its exit status, and how many bytes it took.
+/// the `cp.stderr` record), its exit status (`None`: a chained unit that did
+/// not run), and how many bytes it took.
 pub struct Unit {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
-    pub status: i32,
+    pub status: Option<i32>,
     pub len: usize,
 }
 
@@ -113,10 +129,11 @@ pub fn split_unit(buf: &[u8], nonce: &str) -> Option<Unit> {
     let at = find(buf, marker.as_bytes())?;
     let rest = &buf[at + marker.len()..];
     let end = rest.iter().position(|&b| b == 0)?;
-    let status = String::from_utf8_lossy(&rest[..end])
-        .trim()
-        .parse()
-        .unwrap_or(-1);
+    let word = String::from_utf8_lossy(&rest[..end]);
+    let status = match word.trim() {
+        "-" => None,
+        w => Some(w.parse().unwrap_or(-1)),
+    };
     let mut stdout = buf[..at].to_vec();
     let mut stderr = Vec::new();
     // cp_task prints the stderr record last, right before the end record.
