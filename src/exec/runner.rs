@@ -1061,7 +1061,7 @@ impl<'a> Runner<'a> {
         }
         let ctl = self.control_dir.path().to_path_buf();
         let progress = super::progress::Progress::new(self.report.printer);
-        let ran: Vec<(usize, Vec<(usize, Result<ExecOutput, ConnError>)>)> =
+        let ran: Vec<(usize, TaskOutputs)> =
             futures::stream::iter(jobs.into_iter().map(|(hi, cell, target, chain)| {
                 let ctl = ctl.clone();
                 let bar = progress.host(&self.hosts[hosts[hi]].name);
@@ -1598,6 +1598,9 @@ fn sets_variables(module: &str) -> bool {
             | "import_role"
     ) || module.ends_with("_facts")
 }
+
+/// One host's results in a batch: (task index, what its program returned).
+type TaskOutputs = Vec<(usize, Result<ExecOutput, ConnError>)>;
 
 /// The program of one task on one host.
 fn plan_program(p: &HostPlan) -> Vec<u8> {
