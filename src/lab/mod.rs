@@ -5,6 +5,7 @@
 mod base;
 mod cgroup;
 mod cmd;
+pub mod demo;
 mod host;
 pub mod images;
 mod mounts;
@@ -53,12 +54,16 @@ pub enum LabCommand {
     Status,
     /// Container images for the servers' Docker (no registry is reachable).
     Images(images::ImagesArgs),
+    /// The book's horizontal setup on servers main, client1, client2, lb.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error(transparent)]
     Images(#[from] images::ImagesError),
+    #[error(transparent)]
+    Demo(Box<demo::DemoError>),
     #[error("{0}")]
     Unsupported(String),
     #[error("command failed ({status}): {cmd}\n{stderr}")]
@@ -130,6 +135,11 @@ pub fn run(args: LabArgs, p: &Printer) -> Result<i32, LabError> {
             p.data(&text);
         }
         LabCommand::Images(a) => return Ok(images::run(a, p)?),
+        LabCommand::Demo(a) => {
+            let done = demo::run(&a, p).map_err(|e| LabError::Demo(Box::new(e)))?;
+            p.line(&format!("load balancer: {}", done.url));
+            return Ok(done.exit);
+        }
     }
     Ok(0)
 }

@@ -23,6 +23,16 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod blockinfile;
+mod lineinfile;
+mod pause;
+mod raw;
+mod replace;
+mod slurp;
+mod stat;
+mod template;
+mod uri;
+mod wait_for;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -147,7 +157,16 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
-
+    &blockinfile::Blockinfile,
+    &lineinfile::Lineinfile,
+    &pause::Pause,
+    &raw::RawCmd,
+    &replace::Replace,
+    &slurp::Slurp,
+    &stat::Stat,
+    &template::Template,
+    &uri::Uri,
+    &wait_for::WaitFor,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
