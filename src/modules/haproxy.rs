@@ -130,8 +130,9 @@ impl Module for Haproxy {
         }
         b.push_str("    fi\n  fi\n");
         if wait {
+            // A server without health checks shows "no check": that is up too.
             b.push_str(&format!(
-                "  if ! cp_check; then\n    cp_n=0\n    until cp_hap 'show stat' | awk -F, -v b=\"$cp_b\" -v h=\"$cp_host\" -v s={status} '$1 == b && $2 == h && $18 == s {{ f = 1 }} END {{ exit !f }}'; do\n      cp_n=$((cp_n+1)); [ $cp_n -ge {retries} ] && cp_fail \"server $cp_sv did not reach status {status} after {retries} checks\"; sleep {interval}\n    done\n  fi\n"
+                "  if ! cp_check; then\n    cp_n=0\n    until cp_hap 'show stat' | awk -F, -v b=\"$cp_b\" -v h=\"$cp_host\" -v s={status} '$1 == b && $2 == h && ($18 == s || (s == \"UP\" && $18 == \"no check\")) {{ f = 1 }} END {{ exit !f }}'; do\n      cp_n=$((cp_n+1)); [ $cp_n -ge {retries} ] && cp_fail \"server $cp_sv did not reach status {status} after {retries} checks\"; sleep {interval}\n    done\n  fi\n"
             ));
         }
         b.push_str("done < \"$CP_TMP/before\"\n");
