@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use condaplay::modules::Outcome;
 use serde_json::Value;
+use support::Test;
 use support::lab_host::LabHost;
 
 fn changed(o: &Outcome) {
@@ -272,6 +273,24 @@ services:
         constraints: [node.role == manager]
 ";
 
+const JOIN_PLAYBOOK: &str = "
+- hosts: dk1
+  tasks:
+    - name: the swarm
+      docker_swarm:
+        state: present
+        advertise_addr: '{{ ansible_host }}'
+      register: swarm
+- hosts: dk2
+  tasks:
+    - name: join it
+      community.docker.docker_swarm:
+        state: join
+        advertise_addr: '{{ ansible_host }}'
+        remote_addrs: ['{{ hostvars.dk1.ansible_host }}:2377']
+        join_token: '{{ hostvars.dk1.swarm.swarm_facts.JoinTokens.Worker }}'
+";
+
 fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     // Leftovers of an interrupted run.
     m.sh("docker swarm leave --force >/dev/null 2>&1");
@@ -316,18 +335,30 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
         ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
         "inactive"
     );
-    let o = w.module("docker_swarm", &join);
-    changed(&o);
+    // The way roles join: the manager's registered result, through hostvars.
+    let pb = Test::new()
+        .inventory_extra(&format!(
+            "[swarm]\n{}\n{}\n",
+            m.inventory_line("dk1"),
+            w.inventory_line("dk2")
+        ))
+        .playbook(JOIN_PLAYBOOK);
+    let run = pb.run(&[]);
+    run.assert_exit(0).assert_nowhere(&worker);
+    assert_eq!(run.host("dk1").changed, 0, "{}", run.stdout);
+    assert_eq!(run.host("dk2").changed, 1, "{}", run.stdout);
     assert_eq!(
         ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
         "active"
     );
+    pb.run(&[]).assert_exit(0).assert_changed(0);
+    let o = w.module("docker_swarm", &join);
+    unchanged(&o);
     assert_eq!(
         o.ret["swarm_facts"],
         serde_json::json!({}),
         "workers get no tokens"
     );
-    unchanged(&w.module("docker_swarm", &join));
     assert_eq!(ok_sh(m, "docker node ls -q | wc -l").trim(), "2");
 
     ok_sh(
