@@ -273,6 +273,13 @@ services:
         constraints: [node.role == manager]
 ";
 
+const EXTRA: &str = "version: '3.8'
+services:
+  more:
+    image: local/busybox:1
+    command: [sleep, '3600']
+";
+
 const JOIN_PLAYBOOK: &str = "
 - hosts: dk1
   tasks:
@@ -374,6 +381,17 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     wait_http(&m.ip, 8081);
     unchanged(&m.check("docker_stack", deploy));
     unchanged(&m.module("docker_stack", deploy));
+    ok_sh(
+        m,
+        &format!("printf '%s' \"{EXTRA}\" > /srv/stack/extra.yml"),
+    );
+    let more = "name: cpweb\ncompose: [/srv/stack/web.yml, /srv/stack/extra.yml]";
+    changed(&m.check("docker_stack", more));
+    let pruned = "name: cpweb\ncompose: [/srv/stack/web.yml]\nprune: true";
+    unchanged(&m.check("docker_stack", pruned));
+    let pruning = "name: cpweb\ncompose: [/srv/stack/extra.yml]\nprune: true";
+    changed(&m.check("docker_stack", pruning));
+    assert_eq!(m.sh("docker service ls -q").lines().count(), 1);
     ok_sh(m, "sed -i 's/8081/8082/' /srv/stack/web.yml");
     changed(&m.module("community.docker.docker_stack", deploy));
     wait_http(&m.ip, 8082);

@@ -4,7 +4,8 @@
 //! `docker stack deploy` updates every service each time, so "changed" is
 //! judged on the services' specs (not their version counters), listed before
 //! and after. Check mode cannot ask swarm what a deploy would do: it predicts
-//! a change when the stack is missing (present) or there (absent).
+//! a change when the stack is missing (present) or there (absent), and when
+//! the files add (or, with prune, drop) a service (see [`predict`]).
 
 use serde_json::Value;
 
@@ -57,6 +58,8 @@ impl Module for DockerStack {
             });
         }
         let mut deploy = String::from("set -- docker stack deploy");
+        // The same files for compose's `config --services` (check mode).
+        let mut fargs = String::new();
         for (i, f) in files.iter().enumerate() {
             match f {
                 ComposeFile::Path(p) => {
@@ -66,11 +69,13 @@ impl Module for DockerStack {
                         msg = sh::quote(&format!("compose file {p} does not exist on the host"))
                     ));
                     deploy.push_str(&format!(" -c {}", sh::quote(p)));
+                    fargs.push_str(&format!(" -f {}", sh::quote(p)));
                 }
                 ComposeFile::Inline(text) => {
                     let dest = format!("\"$CP_TMP/compose{i}.yml\"");
                     b.push_str(&sh::write_file(&dest, text.as_bytes()));
                     deploy.push_str(&format!(" -c {dest}"));
+                    fargs.push_str(&format!(" -f {dest}"));
                 }
             }
         }
@@ -85,10 +90,10 @@ impl Module for DockerStack {
         }
         b.push_str(&deploy);
         b.push_str(" \"$cp_stack\"\n");
+        b.push_str("if cp_check; then\n");
+        b.push_str(&predict(&fargs, args.bool("prune", false)?));
         b.push_str(
-            "if cp_check; then\n\
-             [ -s \"$CP_TMP/before\" ] || cp_changed\n\
-             else\n\
+            "else\n\
              \"$@\" >\"$CP_TMP/out\" 2>&1 || cp_fail \"docker stack deploy failed: $(cat \"$CP_TMP/out\")\"\n\
              cp_specs > \"$CP_TMP/after\"\n\
              cmp -s \"$CP_TMP/before\" \"$CP_TMP/after\" || cp_changed\n\
@@ -111,6 +116,26 @@ impl Module for DockerStack {
         }
         o
     }
+}
+
+/// Check mode: a missing stack will be created; for an existing one, when a
+/// compose tool is at hand to read the files, a service the files define and
+/// the stack lacks (or, with prune, the other way round) will change it.
+/// Changes inside a service's spec are not predicted.
+fn predict(fargs: &str, prune: bool) -> String {
+    let mut b = format!(
+        "  if [ -s \"$CP_TMP/before\" ]; then\n\
+         \x20   if docker compose version >/dev/null 2>&1; then cp_dc='docker compose'; elif command -v docker-compose >/dev/null 2>&1; then cp_dc=docker-compose; else cp_dc=; fi\n\
+         \x20   if [ -n \"$cp_dc\" ] && $cp_dc -p \"$cp_stack\"{fargs} config --services >\"$CP_TMP/want\" 2>/dev/null; then\n\
+         \x20     for cp_s in $(cat \"$CP_TMP/want\"); do grep -q \"^${{cp_stack}}_$cp_s \" \"$CP_TMP/before\" || cp_changed; done\n"
+    );
+    if prune {
+        b.push_str(
+            "      awk -v p=\"${cp_stack}_\" 'FILENAME == ARGV[1] { w[p $1] = 1; next } !($1 in w) { c = 1 } END { exit !c }' \"$CP_TMP/want\" \"$CP_TMP/before\" && cp_changed\n",
+        );
+    }
+    b.push_str("    fi\n  else\n    cp_changed\n  fi\n");
+    b
 }
 
 enum ComposeFile {
