@@ -147,6 +147,14 @@ fn haproxy_server_states_on_a_lab_server() {
     changed(&h.module("haproxy", &weighted));
     assert_eq!(server(&h, "w2"), "0 50");
     unchanged(&h.module("haproxy", &weighted));
+    // Percentages are of the configured weight (1 here).
+    let relative = format!("{base}\nhost: w2\nstate: enabled\nweight: 300%");
+    changed(&h.check("haproxy", &relative));
+    assert_eq!(server(&h, "w2"), "0 50");
+    changed(&h.module("haproxy", &relative));
+    assert_eq!(server(&h, "w2"), "0 3");
+    unchanged(&h.check("haproxy", &relative));
+    unchanged(&h.module("haproxy", &relative));
 
     let o = h.module(
         "haproxy",

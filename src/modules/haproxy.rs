@@ -67,7 +67,7 @@ impl Module for Haproxy {
              cp_hap() { printf '%s\\n' \"$1\" | socat -t 5 stdio \"unix-connect:$cp_sock\"; }\n\
              cp_do() { cp_r=$(cp_hap \"$1\") || cp_fail \"cannot talk to haproxy on $cp_sock\"; case \"$cp_r\" in ''|*'Done.'*) ;; *) cp_fail \"haproxy refused '$1': $cp_r\" ;; esac; }\n\
              # backend server admin_state weight, one line per backend holding the server\n\
-             cp_servers() { cp_hap 'show servers state' | awk -v h=\"$cp_host\" -v be=\"$cp_be\" '$4 == h && (be == \"\" || $2 == be) { print $2, $7, $8 }'; }\n\
+             cp_servers() { cp_hap 'show servers state' | awk -v h=\"$cp_host\" -v be=\"$cp_be\" '$4 == h && (be == \"\" || $2 == be) { print $2, $7, $8, $9 }'; }\n\
              cp_servers > \"$CP_TMP/before\" || cp_fail \"cannot talk to haproxy on $cp_sock\"\n",
         );
         let not_found = if args.bool("fail_on_not_found", false)? {
@@ -88,10 +88,11 @@ impl Module for Haproxy {
                 "DRAIN",
             ),
         };
-        b.push_str("while read -r cp_b cp_adm cp_w; do\n  cp_sv=\"$cp_b/$cp_host\"\n");
+        b.push_str("while read -r cp_b cp_adm cp_w cp_iw; do\n  cp_sv=\"$cp_b/$cp_host\"\n");
         if let Some(w) = &weight {
             b.push_str(&format!(
-                "  cp_want={w}\n  case $cp_want in *%) ;; *) [ \"$cp_w\" = \"$cp_want\" ] || {{ cp_changed; cp_check || cp_do \"set weight $cp_sv $cp_want\"; }} ;; esac\n  case $cp_want in *%) cp_check || cp_do \"set weight $cp_sv $cp_want\" ;; esac\n"
+                "  case {w} in\n    *%) # Relative to the configured weight: HAProxy does the arithmetic, the result is compared.\n      if cp_check; then [ \"$cp_w\" = $((cp_iw * {p} / 100)) ] || cp_changed\n      else cp_do \"set weight $cp_sv {w}\"; [ \"$(cp_servers | awk -v b=\"$cp_b\" '$1 == b {{ print $3 }}')\" = \"$cp_w\" ] || cp_changed; fi ;;\n    *) [ \"$cp_w\" = {w} ] || {{ cp_changed; cp_check || cp_do \"set weight $cp_sv {w}\"; }} ;;\n  esac\n",
+                p = w.trim_end_matches('%')
             ));
         }
         b.push_str(&format!(
