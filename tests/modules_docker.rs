@@ -361,6 +361,8 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     pb.run(&[]).assert_exit(0).assert_changed(0);
     let o = w.module("docker_swarm", &join);
     unchanged(&o);
+    let worker_id = o.ret["node_id"].as_str().unwrap().to_string();
+    assert!(!worker_id.is_empty());
     assert_eq!(
         o.ret["swarm_facts"],
         serde_json::json!({}),
@@ -405,6 +407,13 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     let leave = "state: absent";
     changed(&w.module("docker_swarm", leave));
     unchanged(&w.module("docker_swarm", leave));
+    // The manager still lists the node that left, until it is removed.
+    let remove = format!("state: remove\nnode_id: {worker_id}\nforce: true");
+    changed(&m.check("docker_swarm", &remove));
+    assert_eq!(ok_sh(m, "docker node ls -q | wc -l").trim(), "2");
+    changed(&m.module("docker_swarm", &remove));
+    assert_eq!(ok_sh(m, "docker node ls -q | wc -l").trim(), "1");
+    unchanged(&m.module("docker_swarm", &remove));
     changed(&m.check("docker_swarm", "state: absent\nforce: true"));
     assert_eq!(
         ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
