@@ -384,6 +384,10 @@ pub fn start(store: &Store, p: &Printer) -> Result<u32, ImagesError> {
     Index::load(store)?;
     let exe = condaplay_exe()?;
     let log_path = store.log_file();
+    // One line per request: start afresh past a few MiB.
+    if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 4 << 20) {
+        let _ = std::fs::remove_file(&log_path);
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -521,6 +525,16 @@ mod tests {
             body(&tags),
             "{\"name\":\"library/redis\",\"tags\":[\"7.2.4-alpine\"]}"
         );
+    }
+
+    #[test]
+    fn listens_on_an_address_no_interface_has_yet() {
+        // TEST-NET-1: on no interface here, as the bridge address is before
+        // the first server boots.
+        let addr = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 123), 0);
+        let l = bind_freebind(addr).expect("IP_FREEBIND bind");
+        assert_eq!(l.local_addr().unwrap().ip().to_string(), "192.0.2.123");
+        assert!(std::net::TcpListener::bind("192.0.2.123:0").is_err());
     }
 
     #[test]
