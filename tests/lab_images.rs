@@ -204,6 +204,12 @@ fn images_pulled_through_the_mirror_run_the_books_compose_project() {
     must(&h, "mkdir -p /root/app");
     put(&h, "/root/app/docker-compose.yml", COMPOSE);
     put(&h, "/root/app/my.cnf", MY_CNF);
+    // `docker-compose pull` fetches through the mirror too.
+    put(&h, "/root/app/.env", &format!("APP_VERSION=1.3.8\n{ENV}"));
+    must(
+        &h,
+        "docker rmi appconda/appconda:1.3.8 && cd /root/app && docker-compose pull -q",
+    );
     compose_up(&h, "1.3.8");
     wait_for(&h.ip, "/health", |c, _| c == 200);
     let home = wait_for(&h.ip, "/", |c, _| c == 200);

@@ -185,6 +185,8 @@ pub fn build(store: &Store, p: &Printer) -> Result<(), ImagesError> {
             "images: built in {:.0} s",
             started.elapsed().as_secs_f64()
         ));
+    } else {
+        p.info("images: up to date");
     }
     Ok(())
 }
