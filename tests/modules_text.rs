@@ -692,3 +692,40 @@ fn replace_errors_name_the_argument() {
     let o = h.module("replace", &format!("path: {}.nope\nregexp: x", f.display()));
     assert!(o.failed && o.msg.unwrap().contains("does not exist"));
 }
+
+#[test]
+fn lineinfile_validate_and_backup() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("conf");
+    write(&f, "a=1\n");
+    // A validator that rejects the candidate leaves the file alone.
+    let o = h.module(
+        "lineinfile",
+        &format!(
+            "path: {}\nline: bad=1\nvalidate: '! grep -q bad %s'",
+            f.display()
+        ),
+    );
+    assert!(
+        o.failed && o.msg.as_deref() == Some("failed to validate"),
+        "{o:?}"
+    );
+    assert_eq!(read(&f), "a=1\n");
+    let o = h.module(
+        "lineinfile",
+        &format!(
+            "path: {}\nline: b=2\nvalidate: 'grep -q b=2 %s'\nbackup: yes",
+            f.display()
+        ),
+    );
+    assert!(o.changed && !o.failed, "{o:?}");
+    assert_eq!(read(&f), "a=1\nb=2\n");
+    let bak = o.ret["backup_file"].as_str().unwrap().to_string();
+    assert_eq!(read(Path::new(&bak)), "a=1\n");
+    let msg = error_of(
+        &h,
+        "lineinfile",
+        &format!("path: {}\nline: x\nvalidate: 'true'", f.display()),
+    );
+    assert!(msg.contains("%s"), "{msg}");
+}

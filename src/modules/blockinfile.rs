@@ -4,7 +4,7 @@
 //! `insertafter`/`insertbefore`, else at the end).
 
 use super::lineinfile::{
-    Use, attrs_only, fix_last_newline, grep_args, grep_lines, install, py_to_ere,
+    FRESH_TMP, Use, attrs_only, fix_last_newline, grep_args, grep_lines, install, py_to_ere,
 };
 use super::{Arg, Args, Module, ModuleError, Plan, PlanCtx, Spec, sh};
 
@@ -102,7 +102,7 @@ impl Module for Blockinfile {
         let create = args.bool("create", false)?;
         // An empty block means no block, as in Ansible.
         let present = state == "present" && !block.is_empty();
-        let mut b = format!("cp_f={}\n", sh::quote(&path));
+        let mut b = format!("{FRESH_TMP}cp_f={}\n", sh::quote(&path));
         if state == "absent" {
             b.push_str("[ -e \"$cp_f\" ] || { cp_msg \"File $cp_f not present\"; exit 0; }\n");
         } else if !create {

@@ -642,6 +642,12 @@ pub(super) fn fix_last_newline() -> String {
     "if [ -s \"$CP_TMP/old\" ] && [ -n \"$(tail -c1 \"$CP_TMP/old\")\" ] && [ -s \"$CP_TMP/new\" ] && [ \"$(tail -n1 \"$CP_TMP/old\")\" = \"$(tail -n1 \"$CP_TMP/new\")\" ]; then\n  head -c -1 \"$CP_TMP/new\" > \"$CP_TMP/new2\" && mv \"$CP_TMP/new2\" \"$CP_TMP/new\"\nfi\n".to_string()
 }
 
+/// First line of a body that keeps files in `$CP_TMP`: loop items share the
+/// task's directory, so each item works in its own (the body runs in a
+/// subshell, so the parent's cleanup still removes it).
+pub(super) const FRESH_TMP: &str =
+    "CP_TMP=$(mktemp -d \"$CP_TMP/i.XXXXXX\") || cp_fail 'cannot create a temporary directory'\n";
+
 /// Validation, then the atomic write with attributes and backup (shared by
 /// the text modules).
 pub(super) fn install(args: &Args, create_dirs: bool) -> Result<String, ModuleError> {

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::lineinfile::{Use, py_to_ere};
+use super::lineinfile::{FRESH_TMP, Use, py_to_ere};
 use super::{Arg, Args, Module, ModuleError, Outcome, Plan, PlanCtx, Raw, Spec, sh};
 
 pub struct WaitFor;
@@ -114,7 +114,7 @@ impl Module for WaitFor {
             )
         });
         let mut b = format!(
-            "cp_h={} cp_p={} cp_path={}\n",
+            "{FRESH_TMP}cp_h={} cp_p={} cp_path={}\n",
             sh::quote(&host),
             port.map(|p| p.to_string()).unwrap_or_default(),
             sh::quote(path.as_deref().unwrap_or(""))
