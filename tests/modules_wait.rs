@@ -303,6 +303,14 @@ fn uri_sends_bodies_and_headers_and_checks_status() {
     assert!(o.failed);
     assert_eq!(o.ret["status"], -1);
     assert!(o.msg.unwrap().contains("Request failed"));
+    let o = h.module(
+        "uri",
+        &format!(
+            "url: http://127.0.0.1:{}/\nstatus_code: [-1]",
+            closed_port()
+        ),
+    );
+    assert!(!o.failed, "-1 listed as acceptable: {o:?}");
     let o = h.check("uri", &format!("url: {}", srv.url("/json")));
     assert!(o.skipped, "{o:?}");
 }
