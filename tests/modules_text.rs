@@ -720,7 +720,8 @@ fn lineinfile_validate_and_backup() {
     );
     assert!(o.changed && !o.failed, "{o:?}");
     assert_eq!(read(&f), "a=1\nb=2\n");
-    let bak = o.ret["backup_file"].as_str().unwrap().to_string();
+    let bak = o.ret["backup"].as_str().unwrap().to_string();
+    assert_eq!(o.ret["backup_file"], o.ret["backup"]);
     assert_eq!(read(Path::new(&bak)), "a=1\n");
     let msg = error_of(
         &h,

@@ -67,6 +67,12 @@ fn wait_for_drained_and_search_regex_on_a_port() {
     );
     assert!(o.failed, "an established connection: {o:?}");
     assert!(o.msg.unwrap().contains("drain"));
+    // The only connection comes from an excluded address.
+    let o = h.module(
+        "wait_for",
+        &format!("port: {port}\nstate: drained\ntimeout: 1\nexclude_hosts: [127.0.0.1]"),
+    );
+    assert!(!o.failed, "{o:?}");
     drop(client);
     drop(server_side);
     // A banner the probe reads.

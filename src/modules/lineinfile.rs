@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::{Arg, Args, Module, ModuleError, Plan, PlanCtx, Spec, sh};
+use super::{Arg, Args, Module, ModuleError, Outcome, Plan, PlanCtx, Raw, Spec, sh};
 
 pub struct Lineinfile;
 
@@ -485,6 +485,15 @@ impl Module for Lineinfile {
     }
     fn spec(&self) -> &'static Spec {
         &SPEC
+    }
+    /// Ansible's lineinfile names the backup `backup` (copy and the others
+    /// say `backup_file`); both are there.
+    fn finish(&self, _args: &Args, raw: Raw) -> Outcome {
+        let mut o = raw.into_outcome();
+        if let Some(b) = o.ret.get("backup_file").cloned() {
+            o.ret.insert("backup".into(), b);
+        }
+        o
     }
     fn plan(&self, args: &Args, _ctx: &PlanCtx) -> Result<Plan, ModuleError> {
         let m = "lineinfile";
