@@ -86,6 +86,7 @@ pub(super) fn py_to_ere(
     if has_lookaround {
         return Err(bad("lookahead and lookbehind are not supported".into()));
     }
+    let re = &escape_literal_braces(re);
     if !has_backref {
         if let Err(e) = regex::Regex::new(re) {
             let e = e.to_string();
@@ -230,6 +231,64 @@ pub(super) fn py_to_ere(
     }
     e.pattern = out;
     Ok(e)
+}
+
+/// Python reads a brace that starts no `{m}`, `{m,}`, `{,n}` or `{m,n}`
+/// repetition as a literal brace (`^server {`); POSIX and the syntax checker
+/// need it escaped.
+fn escape_literal_braces(re: &str) -> String {
+    let c: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len() + 4);
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '\\' => {
+                out.extend(&c[i..(i + 2).min(c.len())]);
+                i += 2;
+                continue;
+            }
+            '[' => {
+                // Copied whole: braces are plain characters in a class.
+                let start = i;
+                i += 1;
+                if c.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                if c.get(i) == Some(&']') {
+                    i += 1;
+                }
+                while i < c.len() && c[i] != ']' {
+                    i += if c[i] == '\\' { 2 } else { 1 };
+                }
+                let end = (i + 1).min(c.len());
+                out.extend(&c[start..end]);
+                i = end;
+                continue;
+            }
+            '{' => {
+                let close = c[i..].iter().position(|&x| x == '}').map(|p| i + p);
+                let quant = close.filter(|&e| {
+                    let inner: String = c[i + 1..e].iter().collect();
+                    let (a, b) = inner.split_once(',').unwrap_or((&inner, ""));
+                    i > 0
+                        && (!a.is_empty() || !b.is_empty())
+                        && a.chars().all(|d| d.is_ascii_digit())
+                        && b.chars().all(|d| d.is_ascii_digit())
+                        && !(inner.contains(',') && a.is_empty() && b.is_empty())
+                });
+                if let Some(e) = quant {
+                    out.extend(&c[i..=e]);
+                    i = e + 1;
+                    continue;
+                }
+                out.push_str("\\{");
+            }
+            '}' => out.push_str("\\}"),
+            ch => out.push(ch),
+        }
+        i += 1;
+    }
+    out
 }
 
 /// A Python character class as a POSIX bracket expression; returns the index
@@ -713,6 +772,10 @@ mod tests {
         assert_eq!(e.pattern, r"(x)(y)\2");
         assert_eq!(e.groups, vec![0, 2]);
         assert!(ere("(?i)abc").icase);
+        // Braces that are no repetition are literal, as in Python.
+        assert_eq!(ere(r"^server {$").pattern, r"^server \{$");
+        assert_eq!(ere(r"x}").pattern, r"x\}");
+        assert_eq!(ere(r"a{1,2}").pattern, r"a{1,2}");
         assert!(ere("a.*?b").lazy);
         for bad in ["(?=x)", "(unclosed", r"\n", "[abc", r"\q"] {
             let err = py_to_ere("t", "regexp", bad, Use::Lines)
