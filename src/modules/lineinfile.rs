@@ -198,9 +198,15 @@ pub(super) fn py_to_ere(
                         i += 1;
                     }
                     i += 1;
-                } else if i == 0 && rest.starts_with("i)") {
-                    e.icase = true;
-                    i += 4;
+                } else if i == 0 && rest.starts_with(['i', 'm']) && rest.contains(')') {
+                    // Leading flags: i is grep's/sed's own; m is how both
+                    // read text already (line anchors at every line).
+                    let flags: String = rest.chars().take_while(|&x| x != ')').collect();
+                    if !flags.chars().all(|f| matches!(f, 'i' | 'm')) {
+                        return Err(bad(format!("unsupported flags (?{flags})")));
+                    }
+                    e.icase = flags.contains('i');
+                    i += 2 + flags.chars().count() + 1;
                 } else {
                     return Err(bad(format!(
                         "unsupported group (?{}",
@@ -772,6 +778,8 @@ mod tests {
         assert_eq!(e.pattern, r"(x)(y)\2");
         assert_eq!(e.groups, vec![0, 2]);
         assert!(ere("(?i)abc").icase);
+        assert!(ere("(?mi)abc").icase && ere("(?m)abc").pattern == "abc");
+        assert!(py_to_ere("t", "regexp", "(?s)a.b", Use::Text).is_err());
         // Braces that are no repetition are literal, as in Python.
         assert_eq!(ere(r"^server {$").pattern, r"^server \{$");
         assert_eq!(ere(r"x}").pattern, r"x\}");
