@@ -317,6 +317,18 @@ fn uri_sends_bodies_and_headers_and_checks_status() {
         ),
     );
     assert!(!o.failed, "-1 listed as acceptable: {o:?}");
+    // creates: the request is not made when the file exists.
+    let before = srv.seen.lock().unwrap().len();
+    let o = h.module(
+        "uri",
+        &format!(
+            "url: {}\ncreates: {}",
+            srv.url("/json"),
+            h.sshd.scratch().display()
+        ),
+    );
+    assert!(!o.failed && !o.changed, "{o:?}");
+    assert_eq!(srv.seen.lock().unwrap().len(), before, "request made");
     let o = h.check("uri", &format!("url: {}", srv.url("/json")));
     assert!(o.skipped, "{o:?}");
 }
