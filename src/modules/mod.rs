@@ -47,6 +47,12 @@ mod systemd;
 mod user;
 
 // Container and load-balancer modules: one line each.
+mod docker;
+mod docker_compose;
+mod docker_image;
+mod docker_stack;
+mod docker_swarm;
+mod haproxy;
 
 pub use args::{Args, to_bool};
 pub use outcome::{Diff, Outcome, Raw};
@@ -173,6 +179,11 @@ pub static ALL: &[&dyn Module] = &[
     &systemd::Systemd,
     &user::User,
     // Container and load-balancer modules:
+    &docker_compose::DockerCompose,
+    &docker_image::DockerImage,
+    &docker_stack::DockerStack,
+    &docker_swarm::DockerSwarm,
+    &haproxy::Haproxy,
 ];
 
 /// The module a task names, with or without a collection prefix
