@@ -118,8 +118,9 @@ fn template_from_a_role_and_the_playbook_dir_with_vars() {
         .hosts(1)
         .file(
             "roles/web/templates/site.j2",
-            "server {{ inventory_hostname }} port={{ port }} item={{ item }}\n",
+            "server {{ inventory_hostname }} port={{ port }} item={{ item }}\n{% include 'part.j2' %}",
         )
+        .file("roles/web/templates/part.j2", "part of {{ item }}\n")
         .file("templates/top.j2", "top {{ port }}\n")
         .file(
             "roles/web/tasks/main.yml",
@@ -142,8 +143,14 @@ fn template_from_a_role_and_the_playbook_dir_with_vars() {
         );
     t.run(&[]).assert_exit(0).assert_changed(2);
     let d = t.scratch(0);
-    assert_eq!(read(&d.join("site-a")), "server web1 port=8080 item=a\n");
-    assert_eq!(read(&d.join("site-b")), "server web1 port=8080 item=b\n");
+    assert_eq!(
+        read(&d.join("site-a")),
+        "server web1 port=8080 item=a\npart of a\n"
+    );
+    assert_eq!(
+        read(&d.join("site-b")),
+        "server web1 port=8080 item=b\npart of b\n"
+    );
     assert_eq!(read(&d.join("top")), "top 8080\n");
     t.run(&[]).assert_exit(0).assert_changed(0);
     // A changed variable rewrites the file, keeping a backup of the old one.
