@@ -567,6 +567,15 @@ fn blockinfile_custom_markers_placement_and_create() {
         read(&f)
             .starts_with("# BEGIN ANSIBLE MANAGED BLOCK\ntop\n# END ANSIBLE MANAGED BLOCK\n[a]\n")
     );
+    // Blank lines around a block in the middle, added once.
+    write(&f, "a\nb\n");
+    let a = format!(
+        "path: {}\nblock: x\ninsertafter: '^a$'\nmarker: '#{{mark}}'\nprepend_newline: true\nappend_newline: true",
+        f.display()
+    );
+    assert!(h.module("blockinfile", &a).changed);
+    assert_eq!(read(&f), "a\n\n#BEGIN\nx\n#END\n\nb\n");
+    assert!(!h.module("blockinfile", &a).changed);
     let missing = dir.join("new/file");
     let o = h.module(
         "blockinfile",
