@@ -298,10 +298,11 @@ impl<'a> Runner<'a> {
 
     async fn gather_facts(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
         self.report.task("Gathering Facts", "TASK");
-        let program = protocol::program(
+        let program = protocol::task_program(
             &[facts::SCRIPT.to_string()],
             &protocol::ProgramOptions::default(),
-        );
+        )
+        .into_bytes();
         let mut jobs = Vec::new();
         for &h in hosts {
             let (vars, _) = self.vars_for(h, pc, None, &Context::raw(&Map::new()));
@@ -373,9 +374,30 @@ impl<'a> Runner<'a> {
         rescuable: bool,
     ) -> futures::future::BoxFuture<'s, Flow> {
         Box::pin(async move {
-            for node in nodes {
+            let mut next = 0;
+            while next < nodes.len() {
+                let node = &nodes[next];
+                next += 1;
                 let flow = match node {
-                    Node::Task(t) => self.run_task(t, hosts, pc, rescuable, false).await,
+                    Node::Task(t) => {
+                        // Consecutive tasks that need no decision on the
+                        // controller between them travel in one round trip.
+                        let mut batch: Vec<&Task> = vec![t];
+                        if self.batchable(t, pc) {
+                            while let Some(Node::Task(u)) = nodes.get(next) {
+                                if !self.batchable(u, pc) {
+                                    break;
+                                }
+                                batch.push(u);
+                                next += 1;
+                            }
+                        }
+                        if batch.len() > 1 {
+                            self.run_batch(&batch, hosts, pc, rescuable).await
+                        } else {
+                            self.run_task(t, hosts, pc, rescuable, false).await
+                        }
+                    }
                     Node::Block(b) => {
                         let entered: Vec<usize> = self.active(hosts);
                         if entered.is_empty() {
@@ -972,6 +994,153 @@ impl<'a> Runner<'a> {
         flow
     }
 
+    /// Whether a task can share a round trip with the tasks around it: its
+    /// arguments and conditions cannot depend on the results of the tasks
+    /// before it in the batch (nothing is registered or set as a fact), and
+    /// no decision on the controller must come between it and the next task
+    /// (retries, delegation, run_once, failed_when, fatal errors).
+    fn batchable(&self, t: &Task, pc: &PlayCtx<'_>) -> bool {
+        let c = &t.common;
+        self.started
+            && self.selected_by_tags(t)
+            && !pc.play.any_errors_fatal
+            && pc.play.max_fail_percentage.is_none()
+            && matches!(&t.action, Action::Module { module, .. } if !sets_variables(module.name()))
+            && t.register.is_none()
+            && t.until.is_none()
+            && t.failed_when.is_none()
+            && c.delegate_to.is_none()
+            && c.run_once.is_none()
+            && c.any_errors_fatal.is_none()
+    }
+
+    /// Runs batchable tasks (see [`Runner::batchable`]) in one round trip per
+    /// host: all are planned first (nothing they depend on can change in
+    /// between), each host's programs go as one chain in which a program
+    /// runs only if the one before it succeeded, then results are reported
+    /// task by task, exactly as if the tasks had run one after the other.
+    async fn run_batch(
+        &mut self,
+        tasks: &[&Task],
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+    ) -> Flow {
+        let hosts = self.active(hosts);
+        if hosts.is_empty() {
+            return Flow::Continue;
+        }
+        let hostvars = self.hostvars();
+        let mut plans: Vec<Vec<HostPlan>> = tasks
+            .iter()
+            .map(|t| {
+                hosts
+                    .iter()
+                    .map(|&h| self.plan_host(t, h, pc, &hostvars))
+                    .collect()
+            })
+            .collect();
+        // Each host's chain: the tasks with a program, up to the first task
+        // already known to fail on the controller (its later tasks must not run).
+        let mut jobs = Vec::new();
+        for (hi, &h) in hosts.iter().enumerate() {
+            let mut chain: Vec<(usize, Vec<u8>, Option<Become>)> = Vec::new();
+            for (ti, per_task) in plans.iter().enumerate() {
+                let p = &per_task[hi];
+                if !p.bodies.is_empty() && p.error.is_none() {
+                    chain.push((ti, plan_program(p), p.become_.clone()));
+                }
+                let fails_here = p.error.is_some()
+                    || p.items.iter().any(|i| match &i.state {
+                        ItemState::Error(_) => true,
+                        ItemState::Done(o) => o.failed,
+                        _ => false,
+                    });
+                if fails_here {
+                    break;
+                }
+            }
+            if chain.is_empty() {
+                continue;
+            }
+            let name = self.hosts[h].name.clone();
+            let target = self.target_for(&name, &plans[0][hi].vars);
+            jobs.push((hi, self.conn_cell(&name), target, chain));
+        }
+        let ctl = self.control_dir.path().to_path_buf();
+        let progress = super::progress::Progress::new(self.report.printer);
+        let ran: Vec<(usize, TaskOutputs)> =
+            futures::stream::iter(jobs.into_iter().map(|(hi, cell, target, chain)| {
+                let ctl = ctl.clone();
+                let bar = progress.host(&self.hosts[hosts[hi]].name);
+                async move {
+                    let r = match connect(&cell, target, &ctl).await {
+                        Ok(conn) => {
+                            let progs: Vec<(&[u8], Option<&Become>)> = chain
+                                .iter()
+                                .map(|(_, p, b)| (p.as_slice(), b.as_ref()))
+                                .collect();
+                            conn.exec_chain(&progs).await
+                        }
+                        Err(e) => Err(ConnError::Unreachable(e)),
+                    };
+                    drop(bar);
+                    let outs = match r {
+                        Ok(outs) => chain
+                            .iter()
+                            .zip(outs)
+                            .filter_map(|((ti, _, _), o)| o.map(|o| (*ti, Ok(o))))
+                            .collect(),
+                        // Unreachable: the first task reports it, the host is then out.
+                        Err(e) => vec![(chain[0].0, Err(e))],
+                    };
+                    (hi, outs)
+                }
+            }))
+            .buffer_unordered(self.opts.forks.max(1))
+            .collect()
+            .await;
+        progress.clear();
+        let mut outs: HashMap<(usize, usize), Result<ExecOutput, ConnError>> = HashMap::new();
+        for (hi, list) in ran {
+            for (ti, o) in list {
+                outs.insert((ti, hi), o);
+            }
+        }
+        for (ti, task) in tasks.iter().enumerate() {
+            let active: Vec<usize> = (0..hosts.len())
+                .filter(|&hi| {
+                    let st = &self.hosts[hosts[hi]];
+                    !st.failed && !st.unreachable && !st.ended
+                })
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            self.report.task(&task.display_name(), "TASK");
+            // A program the host's chain did not run although every task
+            // before it succeeded here (ignore_errors, say) runs now, alone.
+            let missing: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&hi| {
+                    let p = &plans[ti][hi];
+                    !p.bodies.is_empty() && p.error.is_none() && !outs.contains_key(&(ti, hi))
+                })
+                .collect();
+            if !missing.is_empty() {
+                for (hi, o) in self.exec_plans(&plans[ti], &missing).await {
+                    outs.insert((ti, hi), o);
+                }
+            }
+            for &hi in &active {
+                let out = outs.remove(&(ti, hi));
+                self.finish_host(task, &mut plans[ti][hi], out, rescuable, false);
+            }
+        }
+        Flow::Continue
+    }
+
     /// Sends the programs of the given plans to their hosts, all at once
     /// (up to `forks`), opening connections on first use.
     async fn exec_plans(
@@ -990,14 +1159,7 @@ impl<'a> Runner<'a> {
                 .clone()
                 .unwrap_or_else(|| self.hosts[p.host].name.clone());
             let target = self.target_for(&conn_name, &p.vars);
-            let program = protocol::program(
-                &p.bodies,
-                &protocol::ProgramOptions {
-                    check: p.check,
-                    diff: p.diff,
-                    env: &p.env,
-                },
-            );
+            let program = plan_program(p);
             jobs.push((
                 pi,
                 self.conn_cell(&conn_name),
@@ -1238,8 +1400,8 @@ impl<'a> Runner<'a> {
                         format!("the connection to {name} broke during the task: {stderr}")
                     } else {
                         format!(
-                            "the task's program stopped early (exit {:?}): {stderr}",
-                            o.status
+                            "the task's program stopped early (exit {}): {stderr}",
+                            o.status.unwrap_or(-1)
                         )
                     };
                     if o.status.is_none() || o.status == Some(255) {
@@ -1247,7 +1409,12 @@ impl<'a> Runner<'a> {
                         return (json!({"unreachable": true, "msg": msg}), None);
                     }
                     let reg = json!({"failed": true, "changed": false, "msg": msg});
-                    self.record(h, task, Status::Failed, &reg, &[], plan, rescuable, &[]);
+                    let status = if plan.ignore_errors {
+                        Status::Ignored
+                    } else {
+                        Status::Failed
+                    };
+                    self.record(h, task, status, &reg, &[], plan, rescuable, &[]);
                     return (reg, None);
                 }
                 parsed.into_iter().map(Some).collect::<Vec<_>>()
@@ -1495,6 +1662,41 @@ impl<'a> Runner<'a> {
         self.report
             .host_result(&name, status, reg, items, plan.no_log, diffs);
     }
+}
+
+/// Modules whose results become variables of the host: a task after them
+/// must be planned after they ran, so they never share a batch.
+fn sets_variables(module: &str) -> bool {
+    matches!(
+        module,
+        "set_fact"
+            | "include_vars"
+            | "setup"
+            | "gather_facts"
+            | "add_host"
+            | "group_by"
+            | "set_stats"
+            | "include_tasks"
+            | "import_tasks"
+            | "include_role"
+            | "import_role"
+    ) || module.ends_with("_facts")
+}
+
+/// One host's results in a batch: (task index, what its program returned).
+type TaskOutputs = Vec<(usize, Result<ExecOutput, ConnError>)>;
+
+/// The program of one task on one host.
+fn plan_program(p: &HostPlan) -> Vec<u8> {
+    protocol::task_program(
+        &p.bodies,
+        &protocol::ProgramOptions {
+            check: p.check,
+            diff: p.diff,
+            env: &p.env,
+        },
+    )
+    .into_bytes()
 }
 
 /// The context of `changed_when`, `failed_when` and `until`: the task's
