@@ -103,7 +103,7 @@ class Lab:
         self.names = [f"bench{i:02}" for i in range(1, n + 1)]
         self.ips = {}
 
-    def up(self):
+    def up(self, python=True):
         log(f"booting {len(self.names)} lab servers ...")
         subprocess.run([self.condaplay, "lab", "up", *self.names], check=True,
                        stdout=subprocess.DEVNULL)
@@ -119,6 +119,8 @@ class Lab:
         if missing:
             sys.exit(f"lab servers not running: {sorted(missing)}")
         self.inventory = "[bench]\n" + "\n".join(lines) + "\n"
+        if not python:
+            return
         # ansible-playbook needs python3 on the servers; the lab's base has none.
         log("python3 on the servers (for ansible) ...")
         self.on_all("command -v python3 >/dev/null || { apt-get update -qq && "
@@ -260,6 +262,12 @@ def table(n, res):
     return f"### {n} servers, 30 tasks\n\n" + "\n".join(rows) + "\n"
 
 
+def commit():
+    r = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--servers", default="10", help="comma-separated server counts (10,50)")
@@ -275,7 +283,7 @@ def main():
     sections = []
     for n in [int(x) for x in a.servers.split(",")]:
         lab = Lab(a.condaplay, n)
-        lab.up()
+        lab.up(python="ansible" in which)
         work = tempfile.mkdtemp(prefix="cpbench")
         try:
             tools = Tools(lab, a.condaplay, work)
@@ -298,7 +306,7 @@ def main():
             f"({a.ansible_rounds} for ansible), "
             "tools interleaved; load average is the 1-minute average before each run "
             "(other work shares the machine).\n\n")
-    text = head + "\n".join(sections)
+    text = head + "\n".join(sections) + f"\nMeasured at commit {commit()}.\n"
     print(text)
     if a.results:
         with open(a.results, "a") as f:

@@ -1,14 +1,13 @@
 use std::process::Stdio;
 
-use tokio::io::AsyncWriteExt;
-
-use super::{ConnError, ExecOutput};
+use super::ConnError;
 
 /// `ansible_connection=local`: programs run on the controller itself.
 pub struct LocalConnection;
 
 impl LocalConnection {
-    pub async fn exec(&self, argv: &[String], input: &[u8]) -> Result<ExecOutput, ConnError> {
+    /// Starts a long-lived program (the task shell) with piped stdio.
+    pub fn spawn(&self, argv: &[String]) -> Result<super::Spawned, ConnError> {
         let mut child = tokio::process::Command::new(&argv[0])
             .args(&argv[1..])
             .stdin(Stdio::piped())
@@ -20,21 +19,14 @@ impl LocalConnection {
                 what: argv[0].clone(),
                 source,
             })?;
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let input = input.to_vec();
-        // Write while reading, so a program that prints a lot cannot dead-lock us.
-        let writer = tokio::spawn(async move {
-            let _ = stdin.write_all(&input).await;
-        });
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| ConnError::Lost(e.to_string()))?;
-        let _ = writer.await;
-        Ok(ExecOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            status: out.status.code(),
-        })
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        Ok((
+            Box::pin(stdin),
+            Box::pin(stdout),
+            Box::pin(stderr),
+            super::shell::Proc::Local(child),
+        ))
     }
 }

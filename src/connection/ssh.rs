@@ -1,14 +1,14 @@
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openssh::Session;
-use tokio::io::AsyncWriteExt;
 
-use super::{ConnError, ExecOutput, Target};
+use super::{ConnError, Target};
 
 pub struct SshConnection {
-    session: Session,
+    session: Arc<Session>,
     /// The master runs in the foreground as our child, with a parent-death
     /// signal: a controller killed with SIGKILL takes its masters with it.
     master: tokio::process::Child,
@@ -69,11 +69,15 @@ impl SshConnection {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let session = Session::resume_mux(socket.into_boxed_path(), Some(log.into_boxed_path()));
-        Ok(SshConnection { session, master })
+        Ok(SshConnection {
+            session: Arc::new(session),
+            master,
+        })
     }
 
-    pub async fn exec(&self, argv: &[String], input: &[u8]) -> Result<ExecOutput, ConnError> {
-        let mut cmd = self.session.raw_command(&argv[0]);
+    /// Starts a long-lived program (the task shell) with piped stdio.
+    pub async fn spawn(&self, argv: &[String]) -> Result<super::Spawned, ConnError> {
+        let mut cmd = Session::arc_raw_command(self.session.clone(), &argv[0]);
         for a in &argv[1..] {
             // raw_command passes words as they are; quote for the remote shell.
             cmd.raw_arg(quote_word(a));
@@ -82,38 +86,34 @@ impl SshConnection {
             .stdout(openssh::Stdio::piped())
             .stderr(openssh::Stdio::piped());
         let mut child = cmd.spawn().await.map_err(lost)?;
-        let mut stdin = child.stdin().take().expect("piped stdin");
-        let write = async {
-            let r = stdin.write_all(input).await;
-            let _ = stdin.shutdown().await;
-            drop(stdin);
-            r
-        };
-        let (w, out) = futures::join!(write, child.wait_with_output());
-        let out = out.map_err(lost)?;
-        if let Err(e) = w {
-            if out.status.code().is_none() {
-                return Err(ConnError::Lost(e.to_string()));
-            }
-        }
-        Ok(ExecOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            status: out.status.code(),
-        })
+        let stdin = child.stdin().take().expect("piped stdin");
+        let stdout = child.stdout().take().expect("piped stdout");
+        let stderr = child.stderr().take().expect("piped stderr");
+        Ok((
+            Box::pin(stdin),
+            Box::pin(stdout),
+            Box::pin(stderr),
+            super::shell::Proc::Ssh(child),
+        ))
     }
 
-    pub async fn close(mut self) {
-        let _ = self.session.close().await;
-        if tokio::time::timeout(Duration::from_secs(2), self.master.wait())
+    pub async fn close(self) {
+        let SshConnection {
+            session,
+            mut master,
+        } = self;
+        // Shells are closed first, so this is the last owner of the session.
+        if let Ok(session) = Arc::try_unwrap(session) {
+            let _ = session.close().await;
+        }
+        if tokio::time::timeout(Duration::from_secs(2), master.wait())
             .await
             .is_err()
         {
-            let _ = self.master.kill().await;
+            let _ = master.kill().await;
         }
     }
 }
-
 fn lost(e: openssh::Error) -> ConnError {
     ConnError::Lost(e.to_string())
 }

@@ -21,7 +21,7 @@ use super::vars::{self, HostLayers, PlayVars};
 use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
-use crate::playbook::{Action, Node, Play, Serial, Task};
+use crate::playbook::{Action, Node, Play, Serial, Task, Templated};
 use crate::template::{Context, Templar};
 
 pub struct Options {
@@ -178,13 +178,20 @@ impl<'a> Runner<'a> {
         }
     }
 
-    pub async fn run_play(&mut self, play: &Play, vars_files: Map<String, Value>) {
+    /// Runs one play. An error is a play that cannot start (a `hosts:` or
+    /// `serial:` template that does not render): Ansible stops the playbook there.
+    pub async fn run_play(
+        &mut self,
+        play: &Play,
+        vars_files: Map<String, Value>,
+    ) -> Result<(), String> {
         self.report.play(&play.name);
-        let (selected, warnings) = match self.inv.select(&play.hosts) {
+        let (pattern, serial) = self.play_keywords(play, &vars_files)?;
+        let (selected, warnings) = match self.inv.select(&pattern) {
             Ok(x) => x,
             Err(e) => {
                 self.report.warn(&e.to_string());
-                return;
+                return Ok(());
             }
         };
         for w in warnings {
@@ -208,7 +215,7 @@ impl<'a> Runner<'a> {
         }
         if hosts.is_empty() {
             self.report.printer.line("skipping: no hosts matched");
-            return;
+            return Ok(());
         }
         for &h in &hosts {
             self.hosts[h].ended = false;
@@ -218,7 +225,7 @@ impl<'a> Runner<'a> {
             .iter()
             .map(|&h| Value::String(self.hosts[h].name.clone()))
             .collect();
-        for batch in batches(&hosts, &play.serial) {
+        for batch in batches(&hosts, &serial) {
             let batch_names: Vec<Value> = batch
                 .iter()
                 .map(|&h| Value::String(self.hosts[h].name.clone()))
@@ -260,6 +267,7 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
+        Ok(())
     }
 
     fn hosts_left(&self, batch: &[usize]) -> usize {
@@ -290,10 +298,11 @@ impl<'a> Runner<'a> {
 
     async fn gather_facts(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
         self.report.task("Gathering Facts", "TASK");
-        let program = protocol::program(
+        let program = protocol::task_program(
             &[facts::SCRIPT.to_string()],
             &protocol::ProgramOptions::default(),
-        );
+        )
+        .into_bytes();
         let mut jobs = Vec::new();
         for &h in hosts {
             let (vars, _) = self.vars_for(h, pc, None, &Context::raw(&Map::new()));
@@ -365,9 +374,30 @@ impl<'a> Runner<'a> {
         rescuable: bool,
     ) -> futures::future::BoxFuture<'s, Flow> {
         Box::pin(async move {
-            for node in nodes {
+            let mut next = 0;
+            while next < nodes.len() {
+                let node = &nodes[next];
+                next += 1;
                 let flow = match node {
-                    Node::Task(t) => self.run_task(t, hosts, pc, rescuable, false).await,
+                    Node::Task(t) => {
+                        // Consecutive tasks that need no decision on the
+                        // controller between them travel in one round trip.
+                        let mut batch: Vec<&Task> = vec![t];
+                        if self.batchable(t, pc) {
+                            while let Some(Node::Task(u)) = nodes.get(next) {
+                                if !self.batchable(u, pc) {
+                                    break;
+                                }
+                                batch.push(u);
+                                next += 1;
+                            }
+                        }
+                        if batch.len() > 1 {
+                            self.run_batch(&batch, hosts, pc, rescuable).await
+                        } else {
+                            self.run_task(t, hosts, pc, rescuable, false).await
+                        }
+                    }
                     Node::Block(b) => {
                         let entered: Vec<usize> = self.active(hosts);
                         if entered.is_empty() {
@@ -964,6 +994,153 @@ impl<'a> Runner<'a> {
         flow
     }
 
+    /// Whether a task can share a round trip with the tasks around it: its
+    /// arguments and conditions cannot depend on the results of the tasks
+    /// before it in the batch (nothing is registered or set as a fact), and
+    /// no decision on the controller must come between it and the next task
+    /// (retries, delegation, run_once, failed_when, fatal errors).
+    fn batchable(&self, t: &Task, pc: &PlayCtx<'_>) -> bool {
+        let c = &t.common;
+        self.started
+            && self.selected_by_tags(t)
+            && !pc.play.any_errors_fatal
+            && pc.play.max_fail_percentage.is_none()
+            && matches!(&t.action, Action::Module { module, .. } if !sets_variables(module.name()))
+            && t.register.is_none()
+            && t.until.is_none()
+            && t.failed_when.is_none()
+            && c.delegate_to.is_none()
+            && c.run_once.is_none()
+            && c.any_errors_fatal.is_none()
+    }
+
+    /// Runs batchable tasks (see [`Runner::batchable`]) in one round trip per
+    /// host: all are planned first (nothing they depend on can change in
+    /// between), each host's programs go as one chain in which a program
+    /// runs only if the one before it succeeded, then results are reported
+    /// task by task, exactly as if the tasks had run one after the other.
+    async fn run_batch(
+        &mut self,
+        tasks: &[&Task],
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+    ) -> Flow {
+        let hosts = self.active(hosts);
+        if hosts.is_empty() {
+            return Flow::Continue;
+        }
+        let hostvars = self.hostvars();
+        let mut plans: Vec<Vec<HostPlan>> = tasks
+            .iter()
+            .map(|t| {
+                hosts
+                    .iter()
+                    .map(|&h| self.plan_host(t, h, pc, &hostvars))
+                    .collect()
+            })
+            .collect();
+        // Each host's chain: the tasks with a program, up to the first task
+        // already known to fail on the controller (its later tasks must not run).
+        let mut jobs = Vec::new();
+        for (hi, &h) in hosts.iter().enumerate() {
+            let mut chain: Vec<(usize, Vec<u8>, Option<Become>)> = Vec::new();
+            for (ti, per_task) in plans.iter().enumerate() {
+                let p = &per_task[hi];
+                if !p.bodies.is_empty() && p.error.is_none() {
+                    chain.push((ti, plan_program(p), p.become_.clone()));
+                }
+                let fails_here = p.error.is_some()
+                    || p.items.iter().any(|i| match &i.state {
+                        ItemState::Error(_) => true,
+                        ItemState::Done(o) => o.failed,
+                        _ => false,
+                    });
+                if fails_here {
+                    break;
+                }
+            }
+            if chain.is_empty() {
+                continue;
+            }
+            let name = self.hosts[h].name.clone();
+            let target = self.target_for(&name, &plans[0][hi].vars);
+            jobs.push((hi, self.conn_cell(&name), target, chain));
+        }
+        let ctl = self.control_dir.path().to_path_buf();
+        let progress = super::progress::Progress::new(self.report.printer);
+        let ran: Vec<(usize, TaskOutputs)> =
+            futures::stream::iter(jobs.into_iter().map(|(hi, cell, target, chain)| {
+                let ctl = ctl.clone();
+                let bar = progress.host(&self.hosts[hosts[hi]].name);
+                async move {
+                    let r = match connect(&cell, target, &ctl).await {
+                        Ok(conn) => {
+                            let progs: Vec<(&[u8], Option<&Become>)> = chain
+                                .iter()
+                                .map(|(_, p, b)| (p.as_slice(), b.as_ref()))
+                                .collect();
+                            conn.exec_chain(&progs).await
+                        }
+                        Err(e) => Err(ConnError::Unreachable(e)),
+                    };
+                    drop(bar);
+                    let outs = match r {
+                        Ok(outs) => chain
+                            .iter()
+                            .zip(outs)
+                            .filter_map(|((ti, _, _), o)| o.map(|o| (*ti, Ok(o))))
+                            .collect(),
+                        // Unreachable: the first task reports it, the host is then out.
+                        Err(e) => vec![(chain[0].0, Err(e))],
+                    };
+                    (hi, outs)
+                }
+            }))
+            .buffer_unordered(self.opts.forks.max(1))
+            .collect()
+            .await;
+        progress.clear();
+        let mut outs: HashMap<(usize, usize), Result<ExecOutput, ConnError>> = HashMap::new();
+        for (hi, list) in ran {
+            for (ti, o) in list {
+                outs.insert((ti, hi), o);
+            }
+        }
+        for (ti, task) in tasks.iter().enumerate() {
+            let active: Vec<usize> = (0..hosts.len())
+                .filter(|&hi| {
+                    let st = &self.hosts[hosts[hi]];
+                    !st.failed && !st.unreachable && !st.ended
+                })
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            self.report.task(&task.display_name(), "TASK");
+            // A program the host's chain did not run although every task
+            // before it succeeded here (ignore_errors, say) runs now, alone.
+            let missing: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&hi| {
+                    let p = &plans[ti][hi];
+                    !p.bodies.is_empty() && p.error.is_none() && !outs.contains_key(&(ti, hi))
+                })
+                .collect();
+            if !missing.is_empty() {
+                for (hi, o) in self.exec_plans(&plans[ti], &missing).await {
+                    outs.insert((ti, hi), o);
+                }
+            }
+            for &hi in &active {
+                let out = outs.remove(&(ti, hi));
+                self.finish_host(task, &mut plans[ti][hi], out, rescuable, false);
+            }
+        }
+        Flow::Continue
+    }
+
     /// Sends the programs of the given plans to their hosts, all at once
     /// (up to `forks`), opening connections on first use.
     async fn exec_plans(
@@ -982,14 +1159,7 @@ impl<'a> Runner<'a> {
                 .clone()
                 .unwrap_or_else(|| self.hosts[p.host].name.clone());
             let target = self.target_for(&conn_name, &p.vars);
-            let program = protocol::program(
-                &p.bodies,
-                &protocol::ProgramOptions {
-                    check: p.check,
-                    diff: p.diff,
-                    env: &p.env,
-                },
-            );
+            let program = plan_program(p);
             jobs.push((
                 pi,
                 self.conn_cell(&conn_name),
@@ -1021,6 +1191,64 @@ impl<'a> Runner<'a> {
         results
     }
 
+    /// `hosts:` and `serial:` with their templates rendered: these decide which
+    /// hosts run, so only play-level variables (play vars, vars_files, extra
+    /// vars) are there, as in Ansible.
+    fn play_keywords(
+        &self,
+        play: &Play,
+        vars_files: &Map<String, Value>,
+    ) -> Result<(String, Vec<Serial>), String> {
+        let mut vars = play.vars.clone();
+        vars.extend(vars_files.clone());
+        vars.extend(self.opts.extra_vars.clone());
+        let ctx = Context::new(&vars);
+        let at = play.loc.to_string();
+        let render = |what: &str, text: &str| -> Result<String, String> {
+            match self.templar.render_str(text, &ctx) {
+                Ok(Value::String(s)) => Ok(s),
+                Ok(Value::Number(n)) => Ok(n.to_string()),
+                Ok(other) => Err(format!(
+                    "{at}: {what}: {text:?} rendered to {other}, expected text"
+                )),
+                Err(e) => Err(format!("{at}: {what}: {e}")),
+            }
+        };
+        let pattern = if play.hosts.contains("{{") {
+            render("hosts", &play.hosts)?
+        } else {
+            play.hosts.clone()
+        };
+        let serial = play
+            .serial
+            .iter()
+            .map(|s| match s {
+                Serial::Template(t) => {
+                    Serial::parse_text(&render("serial", t)?).map_err(|e| format!("{at}: {e}"))
+                }
+                other => Ok(other.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((pattern, serial))
+    }
+
+    /// A number keyword of a task (`retries`, `delay`), rendered for one host.
+    fn task_number(&self, n: &Templated<u32>, what: &str, ctx: &Context) -> Result<u32, String> {
+        match n {
+            Templated::Value(v) => Ok(*v),
+            Templated::Template(t) => match self.templar.render_str(t, ctx) {
+                Ok(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0) as u32),
+                Ok(Value::String(s)) if s.trim().parse::<u32>().is_ok() => {
+                    Ok(s.trim().parse().unwrap_or(0))
+                }
+                Ok(other) => Err(format!(
+                    "{what}: {t:?} rendered to {other}, expected a whole number"
+                )),
+                Err(e) => Err(format!("{what}: {e}")),
+            },
+        }
+    }
+
     /// `until:` with `retries` and `delay`: runs the task again on the hosts
     /// whose result does not satisfy the condition yet.
     async fn retry_until(
@@ -1033,7 +1261,23 @@ impl<'a> Runner<'a> {
         let Action::Module { module, .. } = &task.action else {
             return;
         };
-        for attempt in 1..=task.retries {
+        // Rendered with the first host's variables: the loop is one for all hosts.
+        let numbers = plans.first().map(|p| {
+            (
+                self.task_number(&task.retries, "retries", &p.ctx),
+                self.task_number(&task.delay, "delay", &p.ctx),
+            )
+        });
+        let (retries, delay) = match numbers {
+            Some((Ok(r), Ok(d))) => (r, d),
+            Some((Err(e), _) | (_, Err(e))) => {
+                self.report
+                    .warn(&format!("{}: {e}; not retrying", task.display_name()));
+                return;
+            }
+            None => return,
+        };
+        for attempt in 1..=retries {
             let pending: Vec<usize> = by_plan
                 .iter()
                 .filter(|(pi, out)| {
@@ -1056,14 +1300,14 @@ impl<'a> Runner<'a> {
                 return;
             }
             for &pi in &pending {
-                let left = task.retries - attempt + 1;
+                let left = retries - attempt + 1;
                 self.report.printer.line(&format!(
                     "FAILED - RETRYING: [{}]: {} ({left} retries left).",
                     self.hosts[plans[pi].host].name,
                     task.display_name()
                 ));
             }
-            tokio::time::sleep(std::time::Duration::from_secs(u64::from(task.delay))).await;
+            tokio::time::sleep(std::time::Duration::from_secs(u64::from(delay))).await;
             by_plan.extend(self.exec_plans(plans, &pending).await);
         }
     }
@@ -1156,8 +1400,8 @@ impl<'a> Runner<'a> {
                         format!("the connection to {name} broke during the task: {stderr}")
                     } else {
                         format!(
-                            "the task's program stopped early (exit {:?}): {stderr}",
-                            o.status
+                            "the task's program stopped early (exit {}): {stderr}",
+                            o.status.unwrap_or(-1)
                         )
                     };
                     if o.status.is_none() || o.status == Some(255) {
@@ -1165,7 +1409,12 @@ impl<'a> Runner<'a> {
                         return (json!({"unreachable": true, "msg": msg}), None);
                     }
                     let reg = json!({"failed": true, "changed": false, "msg": msg});
-                    self.record(h, task, Status::Failed, &reg, &[], plan, rescuable, &[]);
+                    let status = if plan.ignore_errors {
+                        Status::Ignored
+                    } else {
+                        Status::Failed
+                    };
+                    self.record(h, task, status, &reg, &[], plan, rescuable, &[]);
                     return (reg, None);
                 }
                 parsed.into_iter().map(Some).collect::<Vec<_>>()
@@ -1242,7 +1491,9 @@ impl<'a> Runner<'a> {
                     o.failed = true;
                     o.msg = Some(format!(
                         "retries exhausted ({} attempts): {until} is still false",
-                        task.retries + 1
+                        self.task_number(&task.retries, "retries", &ctx)
+                            .unwrap_or(0)
+                            + 1
                     ));
                 }
             }
@@ -1413,6 +1664,41 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// Modules whose results become variables of the host: a task after them
+/// must be planned after they ran, so they never share a batch.
+fn sets_variables(module: &str) -> bool {
+    matches!(
+        module,
+        "set_fact"
+            | "include_vars"
+            | "setup"
+            | "gather_facts"
+            | "add_host"
+            | "group_by"
+            | "set_stats"
+            | "include_tasks"
+            | "import_tasks"
+            | "include_role"
+            | "import_role"
+    ) || module.ends_with("_facts")
+}
+
+/// One host's results in a batch: (task index, what its program returned).
+type TaskOutputs = Vec<(usize, Result<ExecOutput, ConnError>)>;
+
+/// The program of one task on one host.
+fn plan_program(p: &HostPlan) -> Vec<u8> {
+    protocol::task_program(
+        &p.bodies,
+        &protocol::ProgramOptions {
+            check: p.check,
+            diff: p.diff,
+            env: &p.env,
+        },
+    )
+    .into_bytes()
+}
+
 /// The context of `changed_when`, `failed_when` and `until`: the task's
 /// variables, the loop item, and the result under its registered name (its
 /// fields also bare, where no variable has that name).
@@ -1492,6 +1778,8 @@ fn batches(hosts: &[usize], serial: &[Serial]) -> Vec<Vec<usize>> {
         let n = match spec {
             Serial::Count(n) => *n,
             Serial::Percent(p) => ((hosts.len() as f64) * p / 100.0).floor() as usize,
+            // Rendered before batching (play_keywords); never reaches here.
+            Serial::Template(_) => 1,
         }
         .max(1)
         .min(rest.len());

@@ -23,7 +23,16 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod blockinfile;
+mod lineinfile;
+mod pause;
+mod raw;
+mod replace;
+mod slurp;
+mod stat;
 mod template;
+mod uri;
+mod wait_for;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -142,7 +151,16 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
+    &blockinfile::Blockinfile,
+    &lineinfile::Lineinfile,
+    &pause::Pause,
+    &raw::RawCmd,
+    &replace::Replace,
+    &slurp::Slurp,
+    &stat::Stat,
     &template::Template,
+    &uri::Uri,
+    &wait_for::WaitFor,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
@@ -342,7 +360,11 @@ mod tests {
 
     #[test]
     fn key_value_strings_and_free_form() {
-        let m = normalize(lookup("file").unwrap(), &json!("path={{ d }}/x state=touch mode='0644'")).unwrap();
+        let m = normalize(
+            lookup("file").unwrap(),
+            &json!("path={{ d }}/x state=touch mode='0644'"),
+        )
+        .unwrap();
         assert_eq!(m["path"], "{{ d }}/x");
         assert_eq!(m["mode"], "0644");
         let m = normalize(lookup("file").unwrap(), &json!("path=/tmp/x state=touch")).unwrap();

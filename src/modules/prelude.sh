@@ -1,8 +1,17 @@
 # condaplay's helpers, sent ahead of every module body (POSIX sh, no bashisms).
 # Results travel back on stdout as records: \036 KEY \0 VALUE \0.
+# Sent once per shell: a host keeps one shell per become user for the whole run
+# and every task runs in a subshell of it (see cp_task in protocol.rs).
 umask 022
-CP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/.condaplay.XXXXXX") || { printf '\036failed\000cannot create a private temporary directory\000'; exit 1; }
-trap 'rm -rf "$CP_TMP"' EXIT
+CP_BASE=$(mktemp -d "${TMPDIR:-/tmp}/.condaplay.XXXXXX") || { printf '\036failed\000cannot create a private temporary directory\000'; exit 1; }
+trap 'rm -rf "$CP_BASE"' EXIT
+# A signal (the connection closing) still removes the directory.
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+# Modules' scratch files go in CP_TMP, emptied after each task; the per-item
+# stderr files live next to it so an idle CP_TMP costs no fork to check.
+CP_TMP=$CP_BASE/w
+mkdir "$CP_TMP" || { printf '\036failed\000cannot create a private temporary directory\000'; exit 1; }
 cp_rec() { printf '\036%s\000%s\000' "$1" "$2"; }
 # A record whose value is a file's content (binary-safe but for NUL bytes).
 cp_recf() { printf '\036%s\000' "$1"; tr -d '\000' < "$2"; printf '\000'; }

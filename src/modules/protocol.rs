@@ -1,5 +1,7 @@
-//! The wire between the controller and a host: one shell program per task
-//! (all its loop items), results back as records on stdout.
+//! The wire between the controller and a host: one long-lived shell per host
+//! and become user ([`session_init`]), one program per task (all its loop
+//! items, [`task_program`]) sent to it as a unit ([`task_unit`]), results back
+//! as records on stdout, each unit closed by an end record ([`split_unit`]).
 
 use serde_json::Value;
 
@@ -17,11 +19,18 @@ pub struct ProgramOptions<'a> {
     pub env: &'a [(String, String)],
 }
 
-/// Joins module bodies (one per loop item) into one program.
+/// Joins module bodies (one per loop item) into one standalone program: the
+/// prelude, then [`task_program`].
 pub fn program(bodies: &[String], opts: &ProgramOptions) -> Vec<u8> {
-    let mut p =
-        String::with_capacity(PRELUDE.len() + bodies.iter().map(String::len).sum::<usize>() + 256);
-    p.push_str(PRELUDE);
+    let mut p = String::from(PRELUDE);
+    p.push_str(&task_program(bodies, opts));
+    p.into_bytes()
+}
+
+/// The program of one task for a shell that already ran the prelude
+/// ([`session_init`]): settings, then each body in its own subshell.
+pub fn task_program(bodies: &[String], opts: &ProgramOptions) -> String {
+    let mut p = String::with_capacity(bodies.iter().map(String::len).sum::<usize>() + 256);
     p.push_str(if opts.check {
         "CP_CHECK=1\n"
     } else {
@@ -43,9 +52,111 @@ pub fn program(bodies: &[String], opts: &ProgramOptions) -> Vec<u8> {
         if !body.ends_with('\n') {
             p.push('\n');
         }
-        p.push_str(") 2>\"$CP_TMP/stderr\" </dev/null\ncp_rec status $?\ncp_recf stderr \"$CP_TMP/stderr\"\n");
+        // An empty stderr needs no record (and no fork of tr).
+        p.push_str(") 2>\"$CP_BASE/e\" </dev/null\ncp_st=$?\ncp_rec status $cp_st\n[ $cp_st = 0 ] || cp_bad=1\n[ -s \"$CP_BASE/e\" ] && cp_recf stderr \"$CP_BASE/e\"\n");
     }
-    p.into_bytes()
+    // A failed item fails the program: the tasks chained after it in the
+    // same round trip do not run (see task_unit).
+    p.push_str("exit ${cp_bad:-0}\n");
+    p
+}
+
+/// What a long-lived shell reads once: the prelude and `cp_task`, which runs
+/// one task program in a subshell (so `exit`, `cd`, variables and even a
+/// syntax error end there), with stdin from /dev/null, stderr captured as a
+/// record, and CP_TMP emptied again when the task left files in it.
+pub fn session_init() -> String {
+    let mut s = String::from(PRELUDE);
+    s.push_str(
+        r#"cp_task() {
+  ( eval "$1" ) </dev/null 2>"$CP_BASE/t"
+  cp_s=$?
+  [ -s "$CP_BASE/t" ] && cp_recf cp.stderr "$CP_BASE/t"
+  for cp_f in "$CP_TMP"/* "$CP_TMP"/.[!.]* "$CP_TMP"/..?*; do
+    if [ -e "$cp_f" ] || [ -L "$cp_f" ]; then rm -rf "$CP_TMP"; mkdir "$CP_TMP"; break; fi
+  done
+  return $cp_s
+}
+"#,
+    );
+    s
+}
+
+/// One program for a long-lived shell: it travels as one quoted word (never
+/// parsed as code by the long-lived shell itself), and the end record carries
+/// the shell's nonce, which the program never sees, so output cannot forge it.
+/// A `chained` unit runs only if the unit before it exited 0; otherwise its
+/// end record says `-` (not run).
+pub fn task_unit(program: &[u8], nonce: &str, chained: bool) -> Vec<u8> {
+    let mut u = Vec::with_capacity(program.len() + program.len() / 16 + 160);
+    if chained {
+        u.extend_from_slice(b"if [ \"$cp_last\" = 0 ]; then\n");
+    }
+    // Single quotes, byte for byte: only ' itself needs care.
+    u.extend_from_slice(b"cp_task '");
+    for &b in program {
+        if b == b'\'' {
+            u.extend_from_slice(br"'\''");
+        } else {
+            u.push(b);
+        }
+    }
+    u.push(b'\'');
+    u.extend_from_slice(
+        format!("\ncp_last=$?\nprintf '\\036cp.end\\000{nonce} %s\\000' \"$cp_last\"\n").as_bytes(),
+    );
+    if chained {
+        u.extend_from_slice(
+            format!("else printf '\\036cp.end\\000{nonce} -\\000'\nfi\n").as_bytes(),
+        );
+    }
+    u
+}
+
+/// A finished unit in a shell's output: the program's stdout, its stderr (from
+/// the `cp.stderr` record), its exit status (`None`: a chained unit that did
+/// not run), and how many bytes it took.
+pub struct Unit {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: Option<i32>,
+    pub len: usize,
+}
+
+/// Finds the end of the first unit in `buf`, if it arrived whole.
+pub fn split_unit(buf: &[u8], nonce: &str) -> Option<Unit> {
+    let marker = format!("\x1ecp.end\x00{nonce} ");
+    let at = find(buf, marker.as_bytes())?;
+    let rest = &buf[at + marker.len()..];
+    let end = rest.iter().position(|&b| b == 0)?;
+    let word = String::from_utf8_lossy(&rest[..end]);
+    let status = match word.trim() {
+        "-" => None,
+        w => Some(w.parse().unwrap_or(-1)),
+    };
+    let mut stdout = buf[..at].to_vec();
+    let mut stderr = Vec::new();
+    // cp_task prints the stderr record last, right before the end record.
+    const ERR: &[u8] = b"\x1ecp.stderr\x00";
+    if let Some(e) = rfind(&stdout, ERR) {
+        let val = &stdout[e + ERR.len()..];
+        stderr = val.strip_suffix(b"\0").unwrap_or(val).to_vec();
+        stdout.truncate(e);
+    }
+    Some(Unit {
+        stdout,
+        stderr,
+        status,
+        len: at + marker.len() + end + 1,
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
 fn valid_name(k: &str) -> bool {
