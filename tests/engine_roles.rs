@@ -328,3 +328,50 @@ fn start_at_task_skips_earlier_tasks() {
         .assert_changed(1);
     assert!(!t.scratch(0).join("one").exists() && t.scratch(0).join("two").exists());
 }
+
+#[test]
+fn serial_hosts_retries_and_delay_take_templates() {
+    let t = Test::new().hosts(3).playbook(
+        r#"
+- hosts: "{{ target }}"
+  gather_facts: false
+  serial: "{{ batch }}"
+  vars:
+    batch: 1
+    tries: 4
+  tasks:
+    - shell: date +%s%N > {{ scratch }}/first
+    - shell: sleep 0.05; date +%s%N > {{ scratch }}/second
+    - shell: echo x >> {{ scratch }}/count; wc -l < {{ scratch }}/count
+      register: n
+      until: n.stdout | int >= 3
+      retries: "{{ tries }}"
+      delay: "{{ 0 }}"
+"#,
+    );
+    t.run(&["-e", "target=web"])
+        .assert_exit(0)
+        .assert_changed(9);
+    let stamp = |i: usize, f: &str| read(&t.scratch(i).join(f)).trim().parse::<u128>().unwrap();
+    assert!(stamp(0, "second") < stamp(1, "first"));
+    assert!(stamp(1, "second") < stamp(2, "first"));
+    assert_eq!(read(&t.scratch(2).join("count")), "x\nx\nx\n");
+}
+
+#[test]
+fn a_serial_template_that_is_not_a_number_stops_the_playbook_naming_the_play() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  serial: "{{ 'many' }}"
+  tasks:
+    - shell: touch {{ scratch }}/ran
+"#,
+    );
+    t.run(&[])
+        .assert_exit(1)
+        .assert_stderr_contains("site.yml:2")
+        .assert_stderr_contains("\"many\" is not a positive number");
+    assert!(!t.scratch(0).join("ran").exists());
+}

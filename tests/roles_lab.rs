@@ -1,13 +1,17 @@
-//! The system roles (swap, docker, sshfs_server, sshfs_client, env) on two
-//! fresh lab servers, `main` and a client: --check first (nothing touched),
-//! then a converge with the servers' state asserted, then a second run with
-//! changed=0. One test function: the servers boot once.
+//! The system roles (swap, docker, sshfs_server, sshfs_client, env,
+//! loadbalancer) on three fresh lab servers, `main`, a client and a load
+//! balancer: --check first (nothing touched), then a converge with the
+//! servers' state asserted, then a second run with changed=0. One test
+//! function: the servers boot once.
 
 #[path = "support/book.rs"]
 mod book;
 mod support;
 
-use book::{Book, ok};
+use std::collections::BTreeSet;
+
+use book::{Book, http_get, ok};
+use support::lab_host::LabHost;
 
 const SITE: &str = r#"
 - hosts: main
@@ -25,19 +29,61 @@ const SITE: &str = r#"
           _APP_ENV: production
           _APP_DB_HOST: "{{ hostvars[groups['main'][0]].ansible_host }}"
           _APP_GREETING: "hello world"
+- hosts: loadbalancers
+  roles:
+    - role: loadbalancer
+      vars:
+        lb_backend_group: backends
+        lb_backend_port: 8081
 "#;
+
+/// A small web server on each backend (perl: the lab has no python):
+/// every path answers 200 with the server's name.
+const BACKEND: &str = r#"cat > /usr/local/bin/cpweb <<'PERL'
+#!/usr/bin/perl
+use IO::Socket::INET;
+my $n = `hostname`;
+my $s = IO::Socket::INET->new(LocalPort => 8081, Listen => 64, ReuseAddr => 1) or die "listen: $!";
+while (my $c = $s->accept) {
+    while (<$c>) { last if /^\r?$/ }
+    print $c "HTTP/1.0 200 OK\r\nContent-Length: " . length($n) . "\r\n\r\n$n";
+    close $c;
+}
+PERL
+chmod 755 /usr/local/bin/cpweb
+systemd-run --unit=cpweb /usr/local/bin/cpweb >/dev/null 2>&1
+for i in $(seq 50); do curl -fs http://127.0.0.1:8081/health >/dev/null && break; sleep 0.1; done
+"#;
+
+/// A line to HAProxy's runtime API on the load balancer (socat comes with the role).
+fn haproxy_api(h: &LabHost, cmd: &str) -> String {
+    h.sh(&format!(
+        "echo '{cmd}' | socat stdio /run/haproxy/admin.sock"
+    ))
+}
 
 /// What the roles would change, as one text: compared before and after --check.
 const FINGERPRINT: &str = "ls -la /swapfile /home/share /root/.ssh /etc/docker /root/app 2>&1; \
     cat /proc/swaps /etc/fstab /root/.ssh/authorized_keys /root/.ssh/known_hosts 2>&1; \
-    dpkg-query -W docker.io sshfs 2>&1; findmnt -n /home/share";
+    dpkg-query -W docker.io sshfs haproxy 2>&1; findmnt -n /home/share";
 
 #[test]
 fn system_roles_converge_once_and_check_touches_nothing() {
-    let mut b = Book::start(&[("main", "bkr-main"), ("client", "bkr-cli")]);
-    b.group("main", &["main"]).group("clients", &["client"]);
+    let mut b = Book::start(&[
+        ("main", "bkr-main"),
+        ("client", "bkr-cli"),
+        ("lb", "bkr-lb"),
+    ]);
+    b.group("main", &["main"])
+        .group("clients", &["client"])
+        .group("loadbalancers", &["lb"])
+        .group("backends", &["main", "client"]);
     b.vars = "swap_size: 64M\ndocker_registry_mirrors: ['http://172.31.250.1:5000']\n".into();
     b.file("site.yml", SITE);
+
+    for alias in ["main", "client"] {
+        b.host(alias).sh(BACKEND);
+    }
 
     // --check on fresh servers: reported, not done.
     let before: Vec<String> = b.hosts.iter().map(|(_, h)| h.sh(FINGERPRINT)).collect();
@@ -55,6 +101,7 @@ fn system_roles_converge_once_and_check_touches_nothing() {
     docker_state(b.host("main"));
     share_state(&b);
     env_state(b.host("client"));
+    balancer_state(&b);
 
     let second = b.run("site.yml", &[]);
     ok(&second);
@@ -70,7 +117,39 @@ fn system_roles_converge_once_and_check_touches_nothing() {
     b.run("site.yml", &["--check"]).assert_changed(0);
 }
 
-fn swap_state(h: &support::lab_host::LabHost) {
+/// HAProxy balances both backends, and drains one through its runtime API.
+fn balancer_state(b: &Book) {
+    let lb = b.host("lb");
+    let addr = format!("{}:80", lb.ip);
+    let names = |n: usize| -> BTreeSet<String> {
+        (0..n)
+            .map(|_| match http_get(&addr, "/") {
+                Some((200, body)) => body.trim().to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let both: BTreeSet<String> = ["bkr-main", "bkr-cli"].map(String::from).into();
+    // Two passing checks (1 s apart) before a server takes traffic.
+    for _ in 0..100 {
+        if names(4) == both {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(names(6), both);
+    assert_eq!(lb.sh("systemctl is-enabled haproxy").trim(), "enabled");
+    haproxy_api(lb, "set server appconda/main state drain");
+    assert!(
+        haproxy_api(lb, "show stat").contains("appconda,main,"),
+        "server names are the inventory names"
+    );
+    assert_eq!(names(6), ["bkr-cli".to_string()].into());
+    haproxy_api(lb, "set server appconda/main state ready");
+    assert_eq!(names(6), both);
+}
+
+fn swap_state(h: &LabHost) {
     assert_eq!(
         h.sh("awk '$1 == \"/swapfile\" { print $2, $3 }' /proc/swaps")
             .trim(),
@@ -80,7 +159,7 @@ fn swap_state(h: &support::lab_host::LabHost) {
     assert_eq!(h.sh("stat -c %a /swapfile").trim(), "600");
 }
 
-fn docker_state(h: &support::lab_host::LabHost) {
+fn docker_state(h: &LabHost) {
     let (code, out) =
         h.sh_status("docker info --format '{{.LoggingDriver}} {{.RegistryConfig.Mirrors}}'");
     assert_eq!(code, 0, "docker answers: {out}");
@@ -143,7 +222,7 @@ fn share_state(b: &Book) {
     );
 }
 
-fn env_state(h: &support::lab_host::LabHost) {
+fn env_state(h: &LabHost) {
     assert_eq!(h.sh("stat -c '%a %U' /root/app/.env").trim(), "600 root");
     let text = h.sh("grep -v '^#' /root/app/.env");
     let main_ip = text.lines().nth(1).unwrap_or("").to_string();

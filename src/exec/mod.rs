@@ -227,18 +227,27 @@ pub fn run_command(args: RunArgs, printer: &Printer, check_only: bool) -> Result
         .build()?;
     let report = report::Report::new(printer, args.verbose, args.diff);
     let mut runner = runner::Runner::new(&inventory, report, opts, playbook.dir.clone())?;
+    let mut play_error = false;
     let interrupted = rt.block_on(async {
         let work = async {
             for (play, vars_files) in playbook.plays.iter().zip(files) {
-                runner.run_play(play, vars_files).await;
+                runner.run_play(play, vars_files).await?;
             }
+            Ok::<(), String>(())
         };
-        let interrupted = tokio::select! {
-            _ = work => false,
-            _ = tokio::signal::ctrl_c() => true,
-        };
-        interrupted
+        tokio::select! {
+            r = work => r.map(|()| false),
+            _ = tokio::signal::ctrl_c() => Ok(true),
+        }
     });
+    let interrupted = match interrupted {
+        Ok(i) => i,
+        Err(e) => {
+            printer.error(&e);
+            play_error = true;
+            false
+        }
+    };
     if interrupted {
         printer
             .error("interrupted by the user; stopping (tasks already sent to hosts finish there)");
@@ -252,6 +261,8 @@ pub fn run_command(args: RunArgs, printer: &Printer, check_only: bool) -> Result
     }
     Ok(if interrupted {
         exit::INTERRUPTED
+    } else if play_error {
+        exit::ERROR
     } else if stats.iter().any(|(_, s)| s.failed > 0) {
         exit::HOST_FAILED
     } else if stats.iter().any(|(_, s)| s.unreachable > 0) {

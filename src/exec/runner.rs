@@ -21,7 +21,7 @@ use super::vars::{self, HostLayers, PlayVars};
 use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
-use crate::playbook::{Action, Node, Play, Serial, Task};
+use crate::playbook::{Action, Node, Play, Serial, Task, Templated};
 use crate::template::{Context, Templar};
 
 pub struct Options {
@@ -178,13 +178,20 @@ impl<'a> Runner<'a> {
         }
     }
 
-    pub async fn run_play(&mut self, play: &Play, vars_files: Map<String, Value>) {
+    /// Runs one play. An error is a play that cannot start (a `hosts:` or
+    /// `serial:` template that does not render): Ansible stops the playbook there.
+    pub async fn run_play(
+        &mut self,
+        play: &Play,
+        vars_files: Map<String, Value>,
+    ) -> Result<(), String> {
         self.report.play(&play.name);
-        let (selected, warnings) = match self.inv.select(&play.hosts) {
+        let (pattern, serial) = self.play_keywords(play, &vars_files)?;
+        let (selected, warnings) = match self.inv.select(&pattern) {
             Ok(x) => x,
             Err(e) => {
                 self.report.warn(&e.to_string());
-                return;
+                return Ok(());
             }
         };
         for w in warnings {
@@ -208,7 +215,7 @@ impl<'a> Runner<'a> {
         }
         if hosts.is_empty() {
             self.report.printer.line("skipping: no hosts matched");
-            return;
+            return Ok(());
         }
         for &h in &hosts {
             self.hosts[h].ended = false;
@@ -218,7 +225,7 @@ impl<'a> Runner<'a> {
             .iter()
             .map(|&h| Value::String(self.hosts[h].name.clone()))
             .collect();
-        for batch in batches(&hosts, &play.serial) {
+        for batch in batches(&hosts, &serial) {
             let batch_names: Vec<Value> = batch
                 .iter()
                 .map(|&h| Value::String(self.hosts[h].name.clone()))
@@ -260,6 +267,7 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
+        Ok(())
     }
 
     fn hosts_left(&self, batch: &[usize]) -> usize {
@@ -1183,6 +1191,64 @@ impl<'a> Runner<'a> {
         results
     }
 
+    /// `hosts:` and `serial:` with their templates rendered: these decide which
+    /// hosts run, so only play-level variables (play vars, vars_files, extra
+    /// vars) are there, as in Ansible.
+    fn play_keywords(
+        &self,
+        play: &Play,
+        vars_files: &Map<String, Value>,
+    ) -> Result<(String, Vec<Serial>), String> {
+        let mut vars = play.vars.clone();
+        vars.extend(vars_files.clone());
+        vars.extend(self.opts.extra_vars.clone());
+        let ctx = Context::new(&vars);
+        let at = play.loc.to_string();
+        let render = |what: &str, text: &str| -> Result<String, String> {
+            match self.templar.render_str(text, &ctx) {
+                Ok(Value::String(s)) => Ok(s),
+                Ok(Value::Number(n)) => Ok(n.to_string()),
+                Ok(other) => Err(format!(
+                    "{at}: {what}: {text:?} rendered to {other}, expected text"
+                )),
+                Err(e) => Err(format!("{at}: {what}: {e}")),
+            }
+        };
+        let pattern = if play.hosts.contains("{{") {
+            render("hosts", &play.hosts)?
+        } else {
+            play.hosts.clone()
+        };
+        let serial = play
+            .serial
+            .iter()
+            .map(|s| match s {
+                Serial::Template(t) => {
+                    Serial::parse_text(&render("serial", t)?).map_err(|e| format!("{at}: {e}"))
+                }
+                other => Ok(other.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((pattern, serial))
+    }
+
+    /// A number keyword of a task (`retries`, `delay`), rendered for one host.
+    fn task_number(&self, n: &Templated<u32>, what: &str, ctx: &Context) -> Result<u32, String> {
+        match n {
+            Templated::Value(v) => Ok(*v),
+            Templated::Template(t) => match self.templar.render_str(t, ctx) {
+                Ok(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0) as u32),
+                Ok(Value::String(s)) if s.trim().parse::<u32>().is_ok() => {
+                    Ok(s.trim().parse().unwrap_or(0))
+                }
+                Ok(other) => Err(format!(
+                    "{what}: {t:?} rendered to {other}, expected a whole number"
+                )),
+                Err(e) => Err(format!("{what}: {e}")),
+            },
+        }
+    }
+
     /// `until:` with `retries` and `delay`: runs the task again on the hosts
     /// whose result does not satisfy the condition yet.
     async fn retry_until(
@@ -1195,7 +1261,23 @@ impl<'a> Runner<'a> {
         let Action::Module { module, .. } = &task.action else {
             return;
         };
-        for attempt in 1..=task.retries {
+        // Rendered with the first host's variables: the loop is one for all hosts.
+        let numbers = plans.first().map(|p| {
+            (
+                self.task_number(&task.retries, "retries", &p.ctx),
+                self.task_number(&task.delay, "delay", &p.ctx),
+            )
+        });
+        let (retries, delay) = match numbers {
+            Some((Ok(r), Ok(d))) => (r, d),
+            Some((Err(e), _) | (_, Err(e))) => {
+                self.report
+                    .warn(&format!("{}: {e}; not retrying", task.display_name()));
+                return;
+            }
+            None => return,
+        };
+        for attempt in 1..=retries {
             let pending: Vec<usize> = by_plan
                 .iter()
                 .filter(|(pi, out)| {
@@ -1218,14 +1300,14 @@ impl<'a> Runner<'a> {
                 return;
             }
             for &pi in &pending {
-                let left = task.retries - attempt + 1;
+                let left = retries - attempt + 1;
                 self.report.printer.line(&format!(
                     "FAILED - RETRYING: [{}]: {} ({left} retries left).",
                     self.hosts[plans[pi].host].name,
                     task.display_name()
                 ));
             }
-            tokio::time::sleep(std::time::Duration::from_secs(u64::from(task.delay))).await;
+            tokio::time::sleep(std::time::Duration::from_secs(u64::from(delay))).await;
             by_plan.extend(self.exec_plans(plans, &pending).await);
         }
     }
@@ -1409,7 +1491,9 @@ impl<'a> Runner<'a> {
                     o.failed = true;
                     o.msg = Some(format!(
                         "retries exhausted ({} attempts): {until} is still false",
-                        task.retries + 1
+                        self.task_number(&task.retries, "retries", &ctx)
+                            .unwrap_or(0)
+                            + 1
                     ));
                 }
             }
@@ -1694,6 +1778,8 @@ fn batches(hosts: &[usize], serial: &[Serial]) -> Vec<Vec<usize>> {
         let n = match spec {
             Serial::Count(n) => *n,
             Serial::Percent(p) => ((hosts.len() as f64) * p / 100.0).floor() as usize,
+            // Rendered before batching (play_keywords); never reaches here.
+            Serial::Template(_) => 1,
         }
         .max(1)
         .min(rest.len());

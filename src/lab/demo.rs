@@ -108,8 +108,8 @@ pub fn run(args: &DemoArgs, p: &Printer) -> Result<DemoOutcome, DemoError> {
 }
 
 /// The registry mirror the servers' Docker pulls the lab's images from.
-fn ensure_images(_p: &Printer) -> Result<String, DemoError> {
-    Ok(format!("http://{}:5000", super::net::gateway()))
+fn ensure_images(p: &Printer) -> Result<String, DemoError> {
+    super::images::ensure_served(p).map_err(|e| DemoError::Images(e.to_string()))
 }
 
 /// A lab identity (and its recipients file) and lab secrets, made once.

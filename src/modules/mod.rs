@@ -23,7 +23,16 @@ mod set_fact;
 mod shell;
 
 // Core modules (files, text, waiting): one line each.
+mod blockinfile;
+mod lineinfile;
+mod pause;
+mod raw;
+mod replace;
+mod slurp;
+mod stat;
 mod template;
+mod uri;
+mod wait_for;
 
 // System modules (packages, services, mounts, users, keys): one line each.
 mod apt;
@@ -38,6 +47,12 @@ mod systemd;
 mod user;
 
 // Container and load-balancer modules: one line each.
+mod docker;
+mod docker_compose;
+mod docker_image;
+mod docker_stack;
+mod docker_swarm;
+mod haproxy;
 
 pub use args::{Args, to_bool};
 pub use outcome::{Diff, Outcome, Raw};
@@ -142,7 +157,16 @@ pub static ALL: &[&dyn Module] = &[
     &set_fact::SetFact,
     &shell::Shell,
     // Core modules:
+    &blockinfile::Blockinfile,
+    &lineinfile::Lineinfile,
+    &pause::Pause,
+    &raw::RawCmd,
+    &replace::Replace,
+    &slurp::Slurp,
+    &stat::Stat,
     &template::Template,
+    &uri::Uri,
+    &wait_for::WaitFor,
     // System modules:
     &apt::Apt,
     &authorized_key::AuthorizedKey,
@@ -155,6 +179,11 @@ pub static ALL: &[&dyn Module] = &[
     &systemd::Systemd,
     &user::User,
     // Container and load-balancer modules:
+    &docker_compose::DockerCompose,
+    &docker_image::DockerImage,
+    &docker_stack::DockerStack,
+    &docker_swarm::DockerSwarm,
+    &haproxy::Haproxy,
 ];
 
 /// The module a task names, with or without a collection prefix

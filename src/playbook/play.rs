@@ -20,6 +20,27 @@ pub struct LoadCtx {
 pub enum Serial {
     Count(usize),
     Percent(f64),
+    /// A template (`"{{ upgrade_batch }}"`), rendered with the play's and the
+    /// extra variables when the play starts.
+    Template(String),
+}
+
+impl Serial {
+    /// A count or a percentage from text (a YAML string or a rendered template).
+    pub fn parse_text(s: &str) -> Result<Serial, String> {
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            return p
+                .trim()
+                .parse::<f64>()
+                .map(Serial::Percent)
+                .map_err(|_| format!("serial: {s:?} is not a percentage"));
+        }
+        match t.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Serial::Count(n)),
+            _ => Err(format!("serial: {s:?} is not a positive number")),
+        }
+    }
 }
 
 pub struct Play {
@@ -224,18 +245,8 @@ impl Play {
 fn parse_serial(v: &Y) -> Result<Serial, PlaybookError> {
     match &v.kind {
         Kind::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
-        Kind::Str(s) if s.trim().ends_with('%') => s
-            .trim()
-            .trim_end_matches('%')
-            .trim()
-            .parse::<f64>()
-            .map(Serial::Percent)
-            .map_err(|_| invalid(&v.loc, format!("serial: {s:?} is not a percentage"))),
-        Kind::Str(s) => s
-            .trim()
-            .parse::<usize>()
-            .map(Serial::Count)
-            .map_err(|_| invalid(&v.loc, format!("serial: {s:?} is not a number"))),
+        Kind::Str(s) if s.contains("{{") => Ok(Serial::Template(s.clone())),
+        Kind::Str(s) => Serial::parse_text(s).map_err(|m| invalid(&v.loc, m)),
         _ => Err(invalid(
             &v.loc,
             "serial must be a number, a percentage or a list of them",

@@ -153,8 +153,8 @@ pub struct Task {
     pub changed_when: Option<Vec<String>>,
     pub failed_when: Option<Vec<String>>,
     pub until: Option<String>,
-    pub retries: u32,
-    pub delay: u32,
+    pub retries: Templated<u32>,
+    pub delay: Templated<u32>,
     pub role: Option<Arc<Role>>,
 }
 
@@ -510,14 +510,14 @@ pub fn parse_task(item: &Y, ctx: &mut TaskCtx, parent: &Common) -> Result<Task, 
             .transpose()?,
         retries: item
             .get("retries")
-            .map(|r| uint(r, "retries"))
+            .map(|r| templated_uint(r, "retries"))
             .transpose()?
-            .unwrap_or(3),
+            .unwrap_or(Templated::Value(3)),
         delay: item
             .get("delay")
-            .map(|r| uint(r, "delay"))
+            .map(|r| templated_uint(r, "delay"))
             .transpose()?
-            .unwrap_or(5),
+            .unwrap_or(Templated::Value(5)),
         role: ctx.role.clone(),
     })
 }
@@ -595,6 +595,21 @@ pub fn scalar(v: &Y, what: &str) -> Result<String, PlaybookError> {
             &v.loc,
             format!("{what} must be a string, found {}", v.type_name()),
         )),
+    }
+}
+
+/// A keyword that is a value when the playbook is read, or a template that
+/// becomes one when the task runs (`retries: "{{ health_retries }}"`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Templated<T> {
+    Value(T),
+    Template(String),
+}
+
+fn templated_uint(v: &Y, what: &str) -> Result<Templated<u32>, PlaybookError> {
+    match &v.kind {
+        Kind::Str(s) if s.contains("{{") => Ok(Templated::Template(s.clone())),
+        _ => uint(v, what).map(Templated::Value),
     }
 }
 

@@ -85,7 +85,7 @@ impl Book {
         self
     }
 
-    /// Writes inventory.ini and group_vars/all.yml (the `vars` text).
+    /// Writes inventory.ini and group_vars/all/vars.yml (the `vars` text).
     pub fn write_inventory(&self) {
         let mut inv = String::new();
         for (group, members) in &self.groups {
@@ -104,9 +104,9 @@ impl Book {
             inv.push('\n');
         }
         std::fs::write(self.dir.path().join("inventory.ini"), inv).unwrap();
-        let gv = self.dir.path().join("group_vars");
+        let gv = self.dir.path().join("group_vars/all");
         std::fs::create_dir_all(&gv).unwrap();
-        std::fs::write(gv.join("all.yml"), format!("---\n{}", self.vars)).unwrap();
+        std::fs::write(gv.join("vars.yml"), format!("---\n{}", self.vars)).unwrap();
     }
 
     pub fn file(&self, rel: &str, content: &str) -> PathBuf {
@@ -158,4 +158,62 @@ pub fn ok(run: &Run) {
             run.stdout
         );
     }
+}
+
+/// An age identity in the project directory and `secrets` (YAML) encrypted to
+/// it as group_vars/all/secrets.yml.age; returns the identity's path.
+pub fn vault_secrets(b: &Book, secrets: &str) -> PathBuf {
+    let id = b.path("identity.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&id)
+        .output()
+        .expect("age-keygen (apt-get install age)");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&id).unwrap();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    b.file("recipients.txt", &format!("{public}\n"));
+    b.file("group_vars/all/secrets.yml", secrets);
+    let run = condaplay(
+        b.dir.path(),
+        &[
+            "vault",
+            "encrypt",
+            "--recipients",
+            "recipients.txt",
+            "group_vars/all/secrets.yml",
+        ],
+    );
+    run.assert_exit(0);
+    id
+}
+
+/// The lab's registry mirror (built and started if needed): its URL.
+pub fn lab_images(dir: &Path) -> String {
+    let run = condaplay(dir, &["lab", "images", "start"]);
+    run.assert_exit(0);
+    run.stdout.trim().lines().last().unwrap_or("").to_string()
+}
+
+/// One HTTP/1.0 GET: (status, body), or None when the request failed.
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let sock: std::net::SocketAddr = addr.parse().ok()?;
+    let mut s = std::net::TcpStream::connect_timeout(&sock, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
 }

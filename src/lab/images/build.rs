@@ -86,6 +86,9 @@ pub fn build(store: &Store, p: &Printer) -> Result<(), ImagesError> {
     std::fs::create_dir_all(&store.dir).map_err(|e| io(&store.dir, e))?;
     let _lock = lock(&store.dir.join("build.lock"))?;
     wipe_foreign(store)?;
+    // A killed build's work tree (maybe with its chroot mounts): we hold
+    // the lock, so nobody else is using it.
+    remove_tree(&store.dir.join("work"))?;
     for dir in [
         store.blobs(),
         store.dir.join("layers"),
@@ -175,12 +178,55 @@ pub fn build(store: &Store, p: &Printer) -> Result<(), ImagesError> {
     let old = Index::load(store).ok();
     if old.as_ref() != Some(&index) {
         save_json(&store.index(), &index)?;
+        prune(store, &index)?;
     }
     if built_any {
         p.info(&format!(
             "images: built in {:.0} s",
             started.elapsed().as_secs_f64()
         ));
+    }
+    Ok(())
+}
+
+/// Removes blobs no tag reaches any more (layers of older recipes) and the
+/// layer records that named them.
+fn prune(store: &Store, index: &Index) -> Result<(), ImagesError> {
+    let mut keep = std::collections::BTreeSet::new();
+    for digest in index.repositories.values().flat_map(|t| t.values()) {
+        let hex = &digest["sha256:".len()..];
+        keep.insert(hex.to_string());
+        let path = store.blob(hex);
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let manifest: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ImagesError::Store {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+        for d in layers.iter().chain([&manifest["config"]]) {
+            if let Some(h) = d["digest"].as_str().and_then(|d| d.strip_prefix("sha256:")) {
+                keep.insert(h.to_string());
+            }
+        }
+    }
+    let blobs = store.blobs();
+    for e in std::fs::read_dir(&blobs)
+        .map_err(|e| io(&blobs, e))?
+        .flatten()
+    {
+        if !keep.contains(e.file_name().to_string_lossy().as_ref()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let records = store.dir.join("layers");
+    for e in std::fs::read_dir(&records)
+        .map_err(|e| io(&records, e))?
+        .flatten()
+    {
+        if cached(&e.path(), &blobs).is_none() {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
     Ok(())
 }
@@ -195,7 +241,7 @@ fn lists(store: &Store) -> PathBuf {
 
 /// An exclusive lock held while the returned file lives: two builds
 /// (two test binaries, a user) must not write the same layers.
-fn lock(path: &Path) -> Result<File, ImagesError> {
+pub(super) fn lock(path: &Path) -> Result<File, ImagesError> {
     let f = File::create(path).map_err(|e| io(path, e))?;
     // SAFETY: flock on a file descriptor we own.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
@@ -215,7 +261,12 @@ fn wipe_foreign(store: &Store) -> Result<(), ImagesError> {
         let name = e.file_name().to_string_lossy().into_owned();
         if matches!(
             name.as_str(),
-            "debootstrap-cache" | "apt-lists" | "build.lock" | "registry.log" | "registry.pid"
+            "debootstrap-cache"
+                | "apt-lists"
+                | "build.lock"
+                | "registry.lock"
+                | "registry.log"
+                | "registry.pid"
         ) {
             continue;
         }

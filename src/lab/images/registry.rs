@@ -376,6 +376,8 @@ fn condaplay_exe() -> Result<PathBuf, ImagesError> {
 
 /// Starts the registry in the background unless it runs; returns its pid.
 pub fn start(store: &Store, p: &Printer) -> Result<u32, ImagesError> {
+    // Two callers at once (test binaries, `lab demo`) start one server.
+    let _lock = super::build::lock(&store.dir.join("registry.lock"))?;
     if let Some(pid) = status(store) {
         return Ok(pid);
     }

@@ -52,26 +52,30 @@ if [ ! -d "$datadir/mysql" ]; then
         fi
         sleep 1
     done
-    # Passwords go to the server on stdin, never in an argument.
+    # Passwords go to the server on stdin, never in an argument; printf,
+    # because dash's echo would eat backslashes in them.
     {
-        echo "SET @@SESSION.SQL_LOG_BIN=0;"
-        echo "DELETE FROM mysql.user WHERE user='';"
+        printf '%s\n' "SET @@SESSION.SQL_LOG_BIN=0;"
+        # The install made root@127.0.0.1, root@::1 and root@HOSTNAME
+        # without a password, and anonymous users: gone, as in the official image.
+        printf '%s\n' "DELETE FROM mysql.global_priv WHERE user='' OR (user='root' AND host<>'localhost');"
+        printf '%s\n' "FLUSH PRIVILEGES;"
         if [ -n "$root_pw" ]; then
             q=$(sql_quote "$root_pw")
-            echo "ALTER USER 'root'@'localhost' IDENTIFIED BY $q;"
-            echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY $q;"
-            echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+            printf '%s\n' "ALTER USER 'root'@'localhost' IDENTIFIED BY $q;"
+            printf '%s\n' "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY $q;"
+            printf '%s\n' "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
         fi
         if [ -n "$database" ]; then
-            echo "CREATE DATABASE IF NOT EXISTS $(sql_ident "$database");"
+            printf '%s\n' "CREATE DATABASE IF NOT EXISTS $(sql_ident "$database");"
         fi
         if [ -n "$user" ] && [ -n "$user_pw" ]; then
-            echo "CREATE USER $(sql_quote "$user")@'%' IDENTIFIED BY $(sql_quote "$user_pw");"
+            printf '%s\n' "CREATE USER $(sql_quote "$user")@'%' IDENTIFIED BY $(sql_quote "$user_pw");"
             if [ -n "$database" ]; then
-                echo "GRANT ALL ON $(sql_ident "$database").* TO $(sql_quote "$user")@'%';"
+                printf '%s\n' "GRANT ALL ON $(sql_ident "$database").* TO $(sql_quote "$user")@'%';"
             fi
         fi
-        echo "FLUSH PRIVILEGES;"
+        printf '%s\n' "FLUSH PRIVILEGES;"
     } | mariadb --socket="$sock" -uroot
     # SIGTERM is mariadbd's clean shutdown; no password needed for it.
     kill "$pid"
