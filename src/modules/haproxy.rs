@@ -75,18 +75,13 @@ impl Module for Haproxy {
         } else {
             "cp_msg \"server $cp_host was not found in ${cp_be:-any backend}\"; exit 0"
         };
-        b.push_str(&format!(
-            "[ -s \"$CP_TMP/before\" ] || {{ {not_found}; }}\n"
-        ));
+        b.push_str(&format!("[ -s \"$CP_TMP/before\" ] || {{ {not_found}; }}\n"));
         // Admin state bits (HAProxy's srv_admin_state): 0x01 forced
         // maintenance, 0x04 maintenance from the configuration, 0x08 forced drain.
         let (ok_cond, status) = match state.as_str() {
             "enabled" => ("[ $((cp_adm & 13)) = 0 ]", "UP"),
             "disabled" => ("[ $((cp_adm & 5)) != 0 ]", "MAINT"),
-            _ => (
-                "[ $((cp_adm & 8)) != 0 ] && [ $((cp_adm & 5)) = 0 ]",
-                "DRAIN",
-            ),
+            _ => ("[ $((cp_adm & 8)) != 0 ] && [ $((cp_adm & 5)) = 0 ]", "DRAIN"),
         };
         b.push_str("while read -r cp_b cp_adm cp_w; do\n  cp_sv=\"$cp_b/$cp_host\"\n");
         if let Some(w) = &weight {
@@ -94,9 +89,7 @@ impl Module for Haproxy {
                 "  cp_want={w}\n  case $cp_want in *%) ;; *) [ \"$cp_w\" = \"$cp_want\" ] || {{ cp_changed; cp_check || cp_do \"set weight $cp_sv $cp_want\"; }} ;; esac\n  case $cp_want in *%) cp_check || cp_do \"set weight $cp_sv $cp_want\" ;; esac\n"
             ));
         }
-        b.push_str(&format!(
-            "  if ! {ok_cond}; then\n    cp_changed\n    if ! cp_check; then\n"
-        ));
+        b.push_str(&format!("  if ! {ok_cond}; then\n    cp_changed\n    if ! cp_check; then\n"));
         match state.as_str() {
             "enabled" => {
                 b.push_str("      cp_do \"set server $cp_sv state ready\"\n");
