@@ -39,7 +39,11 @@ impl SshConnection {
             source,
         })?;
         // ssh creates the control socket once the host is authenticated.
-        let deadline = Instant::now() + Duration::from_secs(u64::from(target.timeout) + 5);
+        // ssh's ConnectTimeout (the inventory's timeout, as in Ansible) ends a
+        // host that does not answer; this deadline is only a safety net, wide
+        // enough for many handshakes at once on a busy controller.
+        let patience = u64::from(target.timeout) * 4 + 20;
+        let deadline = Instant::now() + Duration::from_secs(patience);
         loop {
             if socket.exists() {
                 break;
@@ -57,7 +61,7 @@ impl SshConnection {
                 if msg.is_empty() {
                     msg = match exited {
                         Some(status) => format!("ssh exited with {status}"),
-                        None => format!("no answer within {} s", target.timeout + 5),
+                        None => format!("no answer within {patience} s"),
                     };
                 }
                 let _ = std::fs::remove_file(&log);

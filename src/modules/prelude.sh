@@ -44,7 +44,10 @@ cp_attrs() {
     cur_m=$(stat -c '%a' "$1") || cp_fail "cannot stat $1"
     case "$2" in
       [0-7]*)
-        want_m=$(printf '%o' "0$2" 2>/dev/null) || cp_fail "invalid mode $2"
+        # The octal digits without leading zeros, as stat prints them (no fork).
+        case "$2" in *[!0-7]*) cp_fail "invalid mode $2" ;; esac
+        want_m=$2
+        while [ "${want_m#0}" != "$want_m" ] && [ -n "${want_m#0}" ]; do want_m=${want_m#0}; done
         if [ "$cur_m" != "$want_m" ]; then
           cp_check || chmod "$2" "$1" || cp_fail "chmod $2 $1 failed"
           cp_changed

@@ -72,9 +72,11 @@ pub fn session_init() -> String {
   ( eval "$1" ) </dev/null 2>"$CP_BASE/t"
   cp_s=$?
   [ -s "$CP_BASE/t" ] && cp_recf cp.stderr "$CP_BASE/t"
+  set --
   for cp_f in "$CP_TMP"/* "$CP_TMP"/.[!.]* "$CP_TMP"/..?*; do
-    if [ -e "$cp_f" ] || [ -L "$cp_f" ]; then rm -rf "$CP_TMP"; mkdir "$CP_TMP"; break; fi
+    if [ -e "$cp_f" ] || [ -L "$cp_f" ]; then set -- "$@" "$cp_f"; fi
   done
+  [ $# = 0 ] || rm -rf -- "$@"
   return $cp_s
 }
 "#,

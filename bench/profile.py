@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Where the time goes (bench/README.md): for the idempotent 30-task run on
+the running bench servers, wall time, controller CPU (the tool and its ssh
+processes) and server CPU (the containers' cpuacct), next to plain `ssh true`,
+a one-task playbook and the floor script. Run after bench/run has booted the
+servers: bench/profile.py --condaplay BINARY [--servers 10] [--repeat 5]"""
+
+import argparse
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = "/var/lib/condaplay/lab/id_ed25519"
+KNOWN = "/var/lib/condaplay/lab/known_hosts"
+
+
+def server_cpu_ns(names):
+    total = 0
+    for n in names:
+        with open(f"/sys/fs/cgroup/cpuacct/cplab-{n}/cpuacct.usage") as f:
+            total += int(f.read())
+    return total
+
+
+def measure(argv, names, cwd):
+    before_srv = server_cpu_ns(names)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.monotonic()
+    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ctl = (ru2.ru_utime - ru.ru_utime) + (ru2.ru_stime - ru.ru_stime)
+    srv = (server_cpu_ns(names) - before_srv) / 1e9
+    return wall, ctl, srv
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--condaplay", required=True)
+    ap.add_argument("--servers", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    names = [f"bench{i:02}" for i in range(1, a.servers + 1)]
+    inv = subprocess.run([a.condaplay, "lab", "inventory"], capture_output=True, text=True,
+                         check=True).stdout
+    lines = [l for l in inv.splitlines() if l.split(" ", 1)[0] in names]
+    ips = [re.search(r"ansible_host=(\S+)", l).group(1) for l in lines]
+    work = tempfile.mkdtemp(prefix="cpprof")
+    with open(f"{work}/inventory.ini", "w") as f:
+        f.write("[bench]\n" + "\n".join(lines) + "\n")
+    wl = open(os.path.join(HERE, "workload.yml")).read()
+    with open(f"{work}/one.yml", "w") as f:
+        f.write(wl[:wl.index("    - name: directory 2")])
+    ssh = " ".join(["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={KNOWN}", "-i", KEY])
+    cases = {
+        "ssh true (connection only)": ["sh", "-c", " ".join(
+            f"{ssh} root@{ip} true &" for ip in ips) + " wait"],
+        "floor script": ["sh", "-c", " ".join(
+            f"{ssh} root@{ip} sh -s < {HERE}/floor.sh >/dev/null &" for ip in ips) + " wait"],
+        "condaplay, 1 task": [a.condaplay, "run", "one.yml", "-i", "inventory.ini",
+                              "-f", str(a.servers)],
+        "condaplay, 30 tasks": [a.condaplay, "run", os.path.join(HERE, "workload.yml"), "-i",
+                                "inventory.ini", "-f", str(a.servers)],
+    }
+    rows = {k: [] for k in cases}
+    for _ in range(a.repeat):
+        for name, argv in cases.items():
+            rows[name].append(measure(argv, names, work))
+    print(f"| {a.servers} servers, medians of {a.repeat} | wall (s) | controller CPU (s) | servers' CPU (s) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, r in rows.items():
+        med = [statistics.median(x[i] for x in r) for i in range(3)]
+        print(f"| {name} | {med[0]:.2f} | {med[1]:.2f} | {med[2]:.2f} |")
+    with open("/proc/loadavg") as f:
+        print(f"\nload average after: {f.read().split()[0]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
