@@ -103,7 +103,9 @@ fn horizontal_converges_scales_and_upgrades_without_losing_requests() {
     b.group("main", &["main"])
         .group("clients", &["client1", "client2"])
         .group("loadbalancers", &["lb"]);
-    b.vars = format!("swap_size: 64M\ndocker_registry_mirrors: ['{mirror}']\n");
+    b.vars = format!(
+        "swap_size: 64M\nswap_file: \"/swapfile-{{{{ ansible_hostname }}}}\"\ndocker_registry_mirrors: ['{mirror}']\n"
+    );
     let id = vault_secrets(&b, SECRETS);
     let id = id.to_str().unwrap().to_string();
     let idf = ["--identity", id.as_str()];

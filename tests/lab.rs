@@ -189,8 +189,9 @@ fn lab_up_ssh_inventory_and_a_clean_down() {
             )
         })
         .collect();
-    for (pid, netns, veth, _) in &artefacts {
+    for (name, (pid, netns, veth, _)) in NAMES.iter().zip(&artefacts) {
         assert!(Path::new(&format!("/proc/{pid}")).exists());
+        assert_eq!(nspawn_pids(name), pid.to_string(), "{name}");
         assert!(Path::new("/run/netns").join(netns).exists());
         assert!(Path::new("/sys/class/net").join(veth).exists());
     }
@@ -203,15 +204,8 @@ fn lab_up_ssh_inventory_and_a_clean_down() {
             !String::from_utf8_lossy(&cmdline).contains("systemd-nspawn"),
             "{name}: systemd-nspawn {pid} still runs"
         );
-        let left = Command::new("pgrep")
-            .args(["-f", "--", &format!("--machine={name} ")])
-            .output()
-            .unwrap();
-        assert!(
-            left.stdout.is_empty(),
-            "{name}: processes left: {}",
-            String::from_utf8_lossy(&left.stdout)
-        );
+        let left = nspawn_pids(name);
+        assert!(left.is_empty(), "{name}: processes left: {left}");
         assert!(
             !Path::new("/run/netns").join(netns).exists(),
             "{netns} left"
@@ -285,6 +279,15 @@ fn lab_up_ssh_inventory_and_a_clean_down() {
             "lab namespaces left:\n{ns_list}"
         );
     }
+}
+
+/// Pids of the systemd-nspawn running server `name` (by its command line).
+fn nspawn_pids(name: &str) -> String {
+    let out = Command::new("pgrep")
+        .args(["-f", "--", &format!("systemd-nspawn .*--machine={name} ")])
+        .output()
+        .expect("run pgrep");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn ip_cmd(args: &[&str]) -> String {

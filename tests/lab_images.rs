@@ -78,6 +78,18 @@ fn wait_for(ip: &str, path: &str, want: impl Fn(u16, &str) -> bool) -> String {
     panic!("http://{ip}:8080{path}: never the expected answer; last: {last:?}");
 }
 
+/// The first answer of a freshly started container.
+fn first_answer(ip: &str, port: u16, path: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(answer) = http_get(ip, port, path) {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "nothing answers on {ip}:{port}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 const COMPOSE: &str = r#"version: '3'
 services:
   mariadb:
@@ -204,6 +216,12 @@ fn images_pulled_through_the_mirror_run_the_books_compose_project() {
     must(&h, "mkdir -p /root/app");
     put(&h, "/root/app/docker-compose.yml", COMPOSE);
     put(&h, "/root/app/my.cnf", MY_CNF);
+    // `docker-compose pull` fetches through the mirror too.
+    put(&h, "/root/app/.env", &format!("APP_VERSION=1.3.8\n{ENV}"));
+    must(
+        &h,
+        "docker rmi appconda/appconda:1.3.8 && cd /root/app && docker-compose pull -q",
+    );
     compose_up(&h, "1.3.8");
     wait_for(&h.ip, "/health", |c, _| c == 200);
     let home = wait_for(&h.ip, "/", |c, _| c == 200);
@@ -245,26 +263,53 @@ fn images_pulled_through_the_mirror_run_the_books_compose_project() {
     );
     assert!(last.starts_with("1.3.8 20"), "{last}");
 
-    // Wrong credentials: /health says why and is not 200.
+    // Credentials decide /health: a wrong database password, and a Redis
+    // that wants a password (user and password through _APP_REDIS_*).
     must(
         &h,
-        "docker rm -f wrongpw >/dev/null 2>&1; docker run -d --name wrongpw --network app_default -p 8081:80 \
-         -e _APP_DB_HOST=mariadb -e _APP_DB_USER=appconda -e _APP_DB_PASS=nope \
-         -e _APP_DB_SCHEMA=appconda -e _APP_REDIS_HOST=redis appconda/appconda:1.3.8",
+        "docker rm -f wrongpw redispw withpw >/dev/null 2>&1; \
+         docker run -d --name redispw --network app_default redis:7.2.4-alpine \
+         redis-server --user app on '>s3cret' '~*' '&*' '+@all' --user default off",
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let wrong = loop {
-        if let Some(answer) = http_get(&h.ip, 8081, "/health") {
-            break answer;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the wrongpw container never answered"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let db = "--network app_default -e _APP_DB_HOST=mariadb -e _APP_DB_USER=appconda \
+              -e _APP_DB_SCHEMA=appconda";
+    must(
+        &h,
+        &format!(
+            "docker run -d --name wrongpw {db} -p 8081:80 -e _APP_DB_PASS=nope \
+             -e _APP_REDIS_HOST=redis appconda/appconda:1.3.8"
+        ),
+    );
+    must(
+        &h,
+        &format!(
+            "docker run -d --name withpw {db} -p 8082:80 -e _APP_DB_PASS=\"$(grep ^_APP_DB_PASS= /root/app/.env | cut -d= -f2-)\" \
+             -e _APP_REDIS_HOST=redispw -e _APP_REDIS_USER=app -e _APP_REDIS_PASS=s3cret \
+             appconda/appconda:1.3.8"
+        ),
+    );
+    let wrong = first_answer(&h.ip, 8081, "/health");
     assert_eq!(wrong.0, 503, "{wrong:?}");
     assert!(wrong.1.contains("Access denied"), "{wrong:?}");
+    let with = first_answer(&h.ip, 8082, "/health");
+    assert_eq!(
+        with.0,
+        200,
+        "{with:?}\nredispw: {}",
+        h.sh("docker logs redispw 2>&1 | tail -5")
+    );
+    // The same server without Redis credentials is refused.
+    must(
+        &h,
+        &format!(
+            "docker rm -f withpw >/dev/null && docker run -d --name withpw {db} -p 8082:80 \
+             -e _APP_DB_PASS=\"$(grep ^_APP_DB_PASS= /root/app/.env | cut -d= -f2-)\" \
+             -e _APP_REDIS_HOST=redispw appconda/appconda:1.3.8"
+        ),
+    );
+    let without = first_answer(&h.ip, 8082, "/health");
+    assert_eq!(without.0, 503, "{without:?}");
+    assert!(without.1.contains("redis:"), "{without:?}");
 
     // Upgrade: same data, the new version answers and is healthy.
     compose_up(&h, "1.4.0");

@@ -113,7 +113,10 @@ fn docker_modules_on_lab_servers() {
 }
 
 fn images(h: &LabHost) {
-    ok_sh(h, &format!("docker rmi -f local/busybox:1 >/dev/null 2>&1; {MAKE_IMAGE}"));
+    ok_sh(
+        h,
+        &format!("docker rmi -f local/busybox:1 >/dev/null 2>&1; {MAKE_IMAGE}"),
+    );
     ok_sh(
         h,
         "docker save -o /root/busybox.tar local/busybox:1 && docker rmi local/busybox:1",
@@ -128,9 +131,26 @@ fn images(h: &LabHost) {
     unchanged(&h.module("community.docker.docker_image", load));
 
     let o = h.module("docker_image", "name: local/nothing:1\nsource: local");
-    assert!(o.failed && o.msg.as_deref().unwrap_or("").contains("Cannot find the image local/nothing:1"), "{o:?}");
-    let o = h.module("docker_image", "name: local/busybox:2\nload_path: /root/busybox.tar");
-    assert!(o.failed && o.msg.as_deref().unwrap_or("").contains("did not contain the image"), "{o:?}");
+    assert!(
+        o.failed
+            && o.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("Cannot find the image local/nothing:1"),
+        "{o:?}"
+    );
+    let o = h.module(
+        "docker_image",
+        "name: local/busybox:2\nload_path: /root/busybox.tar",
+    );
+    assert!(
+        o.failed
+            && o.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("did not contain the image"),
+        "{o:?}"
+    );
 
     ok_sh(h, "docker tag local/busybox:1 local/busybox:old");
     let gone = "name: local/busybox\ntag: old\nstate: absent";
@@ -141,7 +161,8 @@ fn images(h: &LabHost) {
     unchanged(&h.module("docker_image", gone));
 }
 
-const COMPOSE_V1: &str = "version: '3'\nservices:\n  web:\n    image: local/busybox:1\n    ports: ['8080:8080']\n";
+const COMPOSE_V1: &str =
+    "version: '3'\nservices:\n  web:\n    image: local/busybox:1\n    ports: ['8080:8080']\n";
 
 fn container_ids(h: &LabHost) -> String {
     h.sh("docker ps -aq --filter label=com.docker.compose.project=cpapp | sort")
@@ -150,7 +171,9 @@ fn container_ids(h: &LabHost) -> String {
 fn compose(h: &LabHost) {
     ok_sh(
         h,
-        &format!("mkdir -p /srv/cpapp && printf '%s' \"{COMPOSE_V1}\" > /srv/cpapp/docker-compose.yml"),
+        &format!(
+            "mkdir -p /srv/cpapp && printf '%s' \"{COMPOSE_V1}\" > /srv/cpapp/docker-compose.yml"
+        ),
     );
     let up = "project_src: /srv/cpapp";
     changed(&h.check("docker_compose", up));
@@ -175,17 +198,41 @@ fn compose(h: &LabHost) {
     changed(&h.module("docker_compose", up));
     let second = container_ids(h);
     assert_ne!(second, first);
-    assert_eq!(
-        ok_sh(h, &format!("docker inspect --format '{{{{.Config.Env}}}}' {}", second.trim())).contains("GREETING=hi"),
-        true
+    let env = ok_sh(
+        h,
+        &format!(
+            "docker inspect --format '{{{{.Config.Env}}}}' {}",
+            second.trim()
+        ),
     );
+    assert!(env.contains("GREETING=hi"), "{env}");
     unchanged(&h.module("docker_compose", up));
 
     let stopped = "project_src: /srv/cpapp\nstate: stopped\ntimeout: 1";
     changed(&h.check("docker_compose", stopped));
-    assert_eq!(ok_sh(h, &format!("docker inspect --format '{{{{.State.Status}}}}' {}", second.trim())).trim(), "running");
+    assert_eq!(
+        ok_sh(
+            h,
+            &format!(
+                "docker inspect --format '{{{{.State.Status}}}}' {}",
+                second.trim()
+            )
+        )
+        .trim(),
+        "running"
+    );
     changed(&h.module("docker_compose", stopped));
-    assert_eq!(ok_sh(h, &format!("docker inspect --format '{{{{.State.Status}}}}' {}", second.trim())).trim(), "exited");
+    assert_eq!(
+        ok_sh(
+            h,
+            &format!(
+                "docker inspect --format '{{{{.State.Status}}}}' {}",
+                second.trim()
+            )
+        )
+        .trim(),
+        "exited"
+    );
     unchanged(&h.module("docker_compose", stopped));
     changed(&h.check("docker_compose", up));
     changed(&h.module("docker_compose", up));
@@ -203,7 +250,14 @@ fn compose(h: &LabHost) {
     unchanged(&h.module("docker_compose", absent));
 
     let o = h.module("docker_compose", "project_src: /srv/no-such-project");
-    assert!(o.failed && o.msg.as_deref().unwrap_or("").contains("is not a directory"), "{o:?}");
+    assert!(
+        o.failed
+            && o.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("is not a directory"),
+        "{o:?}"
+    );
 }
 
 const STACK: &str = "version: '3.8'
@@ -224,32 +278,62 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     w.sh("docker swarm leave --force >/dev/null 2>&1");
     let init = format!("state: present\nadvertise_addr: {}", m.ip);
     changed(&m.check("docker_swarm", &init));
-    assert_eq!(ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(), "inactive");
+    assert_eq!(
+        ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
+        "inactive"
+    );
     let o = m.module("docker_swarm", &init);
     changed(&o);
-    let worker = o.ret["swarm_facts"]["JoinTokens"]["Worker"].as_str().unwrap().to_string();
+    let worker = o.ret["swarm_facts"]["JoinTokens"]["Worker"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(worker.starts_with("SWMTKN-"), "{o:?}");
-    assert!(o.ret["swarm_facts"]["JoinTokens"]["Manager"].as_str().unwrap().starts_with("SWMTKN-"));
+    assert!(
+        o.ret["swarm_facts"]["JoinTokens"]["Manager"]
+            .as_str()
+            .unwrap()
+            .starts_with("SWMTKN-")
+    );
     assert_eq!(o.ret["managers"], 1);
-    assert_eq!(o.ret["node_id"], ok_sh(m, "docker info --format '{{.Swarm.NodeID}}'").trim());
+    assert_eq!(
+        o.ret["node_id"],
+        ok_sh(m, "docker info --format '{{.Swarm.NodeID}}'").trim()
+    );
     let again = m.module("docker_swarm", &init);
     unchanged(&again);
-    assert_eq!(again.ret["swarm_facts"]["JoinTokens"]["Worker"], Value::String(worker.clone()));
+    assert_eq!(
+        again.ret["swarm_facts"]["JoinTokens"]["Worker"],
+        Value::String(worker.clone())
+    );
 
     let join = format!(
         "state: join\nadvertise_addr: {}\nremote_addrs: ['{}:2377']\njoin_token: {worker}",
         w.ip, m.ip
     );
     changed(&w.check("docker_swarm", &join));
-    assert_eq!(ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(), "inactive");
+    assert_eq!(
+        ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
+        "inactive"
+    );
     let o = w.module("docker_swarm", &join);
     changed(&o);
-    assert_eq!(ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(), "active");
-    assert_eq!(o.ret["swarm_facts"], serde_json::json!({}), "workers get no tokens");
+    assert_eq!(
+        ok_sh(w, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
+        "active"
+    );
+    assert_eq!(
+        o.ret["swarm_facts"],
+        serde_json::json!({}),
+        "workers get no tokens"
+    );
     unchanged(&w.module("docker_swarm", &join));
     assert_eq!(ok_sh(m, "docker node ls -q | wc -l").trim(), "2");
 
-    ok_sh(m, &format!("mkdir -p /srv/stack && printf '%s' \"{STACK}\" > /srv/stack/web.yml"));
+    ok_sh(
+        m,
+        &format!("mkdir -p /srv/stack && printf '%s' \"{STACK}\" > /srv/stack/web.yml"),
+    );
     let deploy = "name: cpweb\ncompose: [/srv/stack/web.yml]\nresolve_image: never";
     changed(&m.check("docker_stack", deploy));
     assert_eq!(m.sh("docker service ls -q"), "");
@@ -273,8 +357,14 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
     changed(&w.module("docker_swarm", leave));
     unchanged(&w.module("docker_swarm", leave));
     changed(&m.check("docker_swarm", "state: absent\nforce: true"));
-    assert_eq!(ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(), "active");
+    assert_eq!(
+        ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
+        "active"
+    );
     changed(&m.module("docker_swarm", "state: absent\nforce: true"));
-    assert_eq!(ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(), "inactive");
+    assert_eq!(
+        ok_sh(m, "docker info --format '{{.Swarm.LocalNodeState}}'").trim(),
+        "inactive"
+    );
     unchanged(&m.module("docker_swarm", "state: absent\nforce: true"));
 }

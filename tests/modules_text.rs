@@ -118,8 +118,9 @@ fn template_from_a_role_and_the_playbook_dir_with_vars() {
         .hosts(1)
         .file(
             "roles/web/templates/site.j2",
-            "server {{ inventory_hostname }} port={{ port }} item={{ item }}\n",
+            "server {{ inventory_hostname }} port={{ port }} item={{ item }}\n{% include 'part.j2' %}",
         )
+        .file("roles/web/templates/part.j2", "part of {{ item }}\n")
         .file("templates/top.j2", "top {{ port }}\n")
         .file(
             "roles/web/tasks/main.yml",
@@ -142,8 +143,14 @@ fn template_from_a_role_and_the_playbook_dir_with_vars() {
         );
     t.run(&[]).assert_exit(0).assert_changed(2);
     let d = t.scratch(0);
-    assert_eq!(read(&d.join("site-a")), "server web1 port=8080 item=a\n");
-    assert_eq!(read(&d.join("site-b")), "server web1 port=8080 item=b\n");
+    assert_eq!(
+        read(&d.join("site-a")),
+        "server web1 port=8080 item=a\npart of a\n"
+    );
+    assert_eq!(
+        read(&d.join("site-b")),
+        "server web1 port=8080 item=b\npart of b\n"
+    );
     assert_eq!(read(&d.join("top")), "top 8080\n");
     t.run(&[]).assert_exit(0).assert_changed(0);
     // A changed variable rewrites the file, keeping a backup of the old one.
@@ -560,6 +567,15 @@ fn blockinfile_custom_markers_placement_and_create() {
         read(&f)
             .starts_with("# BEGIN ANSIBLE MANAGED BLOCK\ntop\n# END ANSIBLE MANAGED BLOCK\n[a]\n")
     );
+    // Blank lines around a block in the middle, added once.
+    write(&f, "a\nb\n");
+    let a = format!(
+        "path: {}\nblock: x\ninsertafter: '^a$'\nmarker: '#{{mark}}'\nprepend_newline: true\nappend_newline: true",
+        f.display()
+    );
+    assert!(h.module("blockinfile", &a).changed);
+    assert_eq!(read(&f), "a\n\n#BEGIN\nx\n#END\n\nb\n");
+    assert!(!h.module("blockinfile", &a).changed);
     let missing = dir.join("new/file");
     let o = h.module(
         "blockinfile",
@@ -691,4 +707,42 @@ fn replace_errors_name_the_argument() {
     assert!(msg.contains("argument replace"), "{msg}");
     let o = h.module("replace", &format!("path: {}.nope\nregexp: x", f.display()));
     assert!(o.failed && o.msg.unwrap().contains("does not exist"));
+}
+
+#[test]
+fn lineinfile_validate_and_backup() {
+    let h = Host::start();
+    let f = h.sshd.scratch().join("conf");
+    write(&f, "a=1\n");
+    // A validator that rejects the candidate leaves the file alone.
+    let o = h.module(
+        "lineinfile",
+        &format!(
+            "path: {}\nline: bad=1\nvalidate: '! grep -q bad %s'",
+            f.display()
+        ),
+    );
+    assert!(
+        o.failed && o.msg.as_deref() == Some("failed to validate"),
+        "{o:?}"
+    );
+    assert_eq!(read(&f), "a=1\n");
+    let o = h.module(
+        "lineinfile",
+        &format!(
+            "path: {}\nline: b=2\nvalidate: 'grep -q b=2 %s'\nbackup: yes",
+            f.display()
+        ),
+    );
+    assert!(o.changed && !o.failed, "{o:?}");
+    assert_eq!(read(&f), "a=1\nb=2\n");
+    let bak = o.ret["backup"].as_str().unwrap().to_string();
+    assert_eq!(o.ret["backup_file"], o.ret["backup"]);
+    assert_eq!(read(Path::new(&bak)), "a=1\n");
+    let msg = error_of(
+        &h,
+        "lineinfile",
+        &format!("path: {}\nline: x\nvalidate: 'true'", f.display()),
+    );
+    assert!(msg.contains("%s"), "{msg}");
 }

@@ -67,6 +67,12 @@ fn wait_for_drained_and_search_regex_on_a_port() {
     );
     assert!(o.failed, "an established connection: {o:?}");
     assert!(o.msg.unwrap().contains("drain"));
+    // The only connection comes from an excluded address.
+    let o = h.module(
+        "wait_for",
+        &format!("port: {port}\nstate: drained\ntimeout: 1\nexclude_hosts: [127.0.0.1]"),
+    );
+    assert!(!o.failed, "{o:?}");
     drop(client);
     drop(server_side);
     // A banner the probe reads.
@@ -303,6 +309,26 @@ fn uri_sends_bodies_and_headers_and_checks_status() {
     assert!(o.failed);
     assert_eq!(o.ret["status"], -1);
     assert!(o.msg.unwrap().contains("Request failed"));
+    let o = h.module(
+        "uri",
+        &format!(
+            "url: http://127.0.0.1:{}/\nstatus_code: [-1]",
+            closed_port()
+        ),
+    );
+    assert!(!o.failed, "-1 listed as acceptable: {o:?}");
+    // creates: the request is not made when the file exists.
+    let before = srv.seen.lock().unwrap().len();
+    let o = h.module(
+        "uri",
+        &format!(
+            "url: {}\ncreates: {}",
+            srv.url("/json"),
+            h.sshd.scratch().display()
+        ),
+    );
+    assert!(!o.failed && !o.changed, "{o:?}");
+    assert_eq!(srv.seen.lock().unwrap().len(), before, "request made");
     let o = h.check("uri", &format!("url: {}", srv.url("/json")));
     assert!(o.skipped, "{o:?}");
 }

@@ -107,7 +107,8 @@ pub fn run(args: &DemoArgs, p: &Printer) -> Result<DemoOutcome, DemoError> {
     })
 }
 
-/// The registry mirror the servers' Docker pulls the lab's images from.
+/// The registry mirror the servers' Docker pulls the lab's images from,
+/// with the images built (once) and served.
 fn ensure_images(p: &Printer) -> Result<String, DemoError> {
     super::images::ensure_served(p).map_err(|e| DemoError::Images(e.to_string()))
 }
@@ -197,7 +198,7 @@ fn write_inventory(
     }
     write_if_changed(&dir.join("hosts.ini"), &hosts)?;
     let vars = format!(
-        "---\n# Written by `condaplay lab demo`.\ndocker_registry_mirrors: [\"{mirror}\"]\nswap_size: {swap_size}\n"
+        "---\n# Written by `condaplay lab demo`.\ndocker_registry_mirrors: [\"{mirror}\"]\nswap_size: {swap_size}\n# Lab servers share one kernel, and so its list of active swaps.\nswap_file: \"/swapfile-{{{{ ansible_hostname }}}}\"\n"
     );
     write_if_changed(&gv.join("lab.yml"), &vars)?;
     let link = gv.join("secrets.yml.age");

@@ -4,7 +4,7 @@
 //! `insertafter`/`insertbefore`, else at the end).
 
 use super::lineinfile::{
-    Use, attrs_only, fix_last_newline, grep_args, grep_lines, install, py_to_ere,
+    FRESH_TMP, Use, attrs_only, fix_last_newline, grep_args, grep_lines, install, py_to_ere,
 };
 use super::{Arg, Args, Module, ModuleError, Plan, PlanCtx, Spec, sh};
 
@@ -28,6 +28,8 @@ static SPEC: Spec = Spec::new(&[
     Arg::str("group"),
     Arg::str("validate"),
     Arg::bool("unsafe_writes"),
+    Arg::bool("prepend_newline"),
+    Arg::bool("append_newline"),
 ]);
 
 /// Removes the old block (markers compared whole, ignoring a trailing \r)
@@ -56,8 +58,17 @@ END {
     if (!last) pos = n + 1; else if (where == "after") pos = last + 1; else pos = last
   } else if (where == "bof") pos = 1
   else pos = n + 1
+  # The lines around the block once the old one is gone, for the
+  # blank-line options: none is added where one already is.
+  before = ""; after = ""; hasb = 0; hasa = 0
+  for (i = pos - 1; i >= 1; i--) if (!(i >= from && i <= to)) { before = L[i]; hasb = 1; break }
+  for (i = pos; i <= n; i++) if (!(i >= from && i <= to)) { after = L[i]; hasa = 1; break }
   for (i = 1; i <= n + 1; i++) {
-    if (i == pos) for (j = 1; j <= nb; j++) print B[j]
+    if (i == pos && nb) {
+      if (ENVIRON["cp_pre"] == 1 && hasb && before != "") print ""
+      for (j = 1; j <= nb; j++) print B[j]
+      if (ENVIRON["cp_app"] == 1 && hasa && after != "") print ""
+    }
     if (i <= n && !(i >= from && i <= to)) print L[i]
   }
 }
@@ -102,7 +113,7 @@ impl Module for Blockinfile {
         let create = args.bool("create", false)?;
         // An empty block means no block, as in Ansible.
         let present = state == "present" && !block.is_empty();
-        let mut b = format!("cp_f={}\n", sh::quote(&path));
+        let mut b = format!("{FRESH_TMP}cp_f={}\n", sh::quote(&path));
         if state == "absent" {
             b.push_str("[ -e \"$cp_f\" ] || { cp_msg \"File $cp_f not present\"; exit 0; }\n");
         } else if !create {
@@ -133,10 +144,12 @@ impl Module for Blockinfile {
             (Some(_), Some(_)) => unreachable!("checked above"),
         };
         b.push_str(&format!(
-            "CP_TMP=\"$CP_TMP\" cp_m0={} cp_m1={} cp_where={where_} cp_present={} awk '{AWK}' \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
+            "CP_TMP=\"$CP_TMP\" cp_m0={} cp_m1={} cp_where={where_} cp_present={} cp_pre={} cp_app={} awk '{AWK}' \"$CP_TMP/old\" > \"$CP_TMP/new\" || cp_fail 'awk failed'\n",
             sh::quote(&m0),
             sh::quote(&m1),
-            u8::from(present)
+            u8::from(present),
+            u8::from(args.bool("prepend_newline", false)?),
+            u8::from(args.bool("append_newline", false)?)
         ));
         b.push_str(&fix_last_newline());
         let msg = if present {

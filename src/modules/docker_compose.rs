@@ -72,9 +72,9 @@ impl Module for DockerCompose {
         // name, lower case, keeping only [a-z0-9_-].
         match args.str("project_name")? {
             Some(p) => b.push_str(&format!("cp_proj={}\n", sh::quote(&p))),
-            None => b.push_str(
-                "cp_proj=$(basename \"$PWD\" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_-')\n",
-            ),
+            None => {
+                b.push_str("cp_proj=$(basename \"$PWD\" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_-')\n")
+            }
         }
         b.push_str("set -- \"$@\" -p \"$cp_proj\"\n");
         for f in args.list("files")? {
@@ -82,17 +82,24 @@ impl Module for DockerCompose {
         }
         let envs = args.list("env_files")?;
         if envs.len() > 1 {
-            b.push_str("[ $cp_v2 = 1 ] || cp_fail 'docker-compose 1.x takes one env_files entry only'\n");
+            b.push_str(
+                "[ $cp_v2 = 1 ] || cp_fail 'docker-compose 1.x takes one env_files entry only'\n",
+            );
         }
         for e in &envs {
             b.push_str(&format!("set -- \"$@\" --env-file {}\n", sh::quote(e)));
         }
-        let svc: String = services.iter().map(|s| format!(" {}", sh::quote(s))).collect();
+        let svc: String = services
+            .iter()
+            .map(|s| format!(" {}", sh::quote(s)))
+            .collect();
         // The project's containers, one line each: what "changed" is judged on.
         b.push_str(
             "cp_snap() {\n  cp_ids=$(docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$cp_proj\")\n  [ -z \"$cp_ids\" ] && return 0\n  docker inspect --format '{{.Id}} {{index .Config.Labels \"com.docker.compose.service\"}} {{index .Config.Labels \"com.docker.compose.config-hash\"}} {{.State.Status}} {{.State.StartedAt}}' $cp_ids | sort\n}\n",
         );
-        b.push_str("cp_snap > \"$CP_TMP/before\" || cp_fail 'cannot list the project containers'\n");
+        b.push_str(
+            "cp_snap > \"$CP_TMP/before\" || cp_fail 'cannot list the project containers'\n",
+        );
         b.push_str(
             "cp_dc() { \"$@\" >\"$CP_TMP/out\" 2>&1 || cp_fail \"compose failed: $(cat \"$CP_TMP/out\")\"; }\n",
         );

@@ -52,7 +52,11 @@ impl Module for DockerImage {
              cp_before=$(cp_id)\n",
         );
         if state == "absent" {
-            let f = if args.bool("force_absent", false)? { " -f" } else { "" };
+            let f = if args.bool("force_absent", false)? {
+                " -f"
+            } else {
+                ""
+            };
             b.push_str(&format!(
                 "if [ -n \"$cp_before\" ]; then\n  cp_changed\n  cp_check || docker rmi{f} \"$cp_img\" >\"$CP_TMP/out\" 2>&1 || cp_fail \"Error removing image $cp_img: $(cat \"$CP_TMP/out\")\"\nfi\n"
             ));
@@ -71,10 +75,16 @@ impl Module for DockerImage {
             _ => "cp_fail \"Cannot find the image $cp_img locally and no source was given (source: pull, load or local)\"\n".to_string(),
         };
         if source == "local" {
-            b.push_str("[ -n \"$cp_before\" ] || cp_fail \"Cannot find the image $cp_img locally\"\n");
+            b.push_str(
+                "[ -n \"$cp_before\" ] || cp_fail \"Cannot find the image $cp_img locally\"\n",
+            );
         } else {
             // With force_source the image is fetched again; changed only if its id moved.
-            let cond = if force { "true" } else { "[ -z \"$cp_before\" ]" };
+            let cond = if force {
+                "true"
+            } else {
+                "[ -z \"$cp_before\" ]"
+            };
             b.push_str(&format!("if {cond}; then\n"));
             b.push_str("  if cp_check; then\n    [ -z \"$cp_before\" ] && cp_changed\n  else\n");
             b.push_str(&fetch);
@@ -87,7 +97,8 @@ impl Module for DockerImage {
     fn finish(&self, _args: &Args, raw: Raw) -> Outcome {
         let mut o = raw.into_outcome();
         if !o.ret.contains_key("image") {
-            o.ret.insert("image".into(), Value::Object(Default::default()));
+            o.ret
+                .insert("image".into(), Value::Object(Default::default()));
         }
         o
     }

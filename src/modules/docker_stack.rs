@@ -138,3 +138,29 @@ fn compose_files(args: &Args) -> Result<Vec<ComposeFile>, ModuleError> {
         Some(v) => Ok(vec![one(v)?]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compose_takes_paths_and_inline_definitions() {
+        let a = Args::new(
+            "docker_stack",
+            json!({"compose": ["/srv/a.yml", {"services": {"web": {"image": "x"}}}]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let files = compose_files(&a).unwrap();
+        assert!(matches!(&files[0], ComposeFile::Path(p) if p == "/srv/a.yml"));
+        assert!(matches!(&files[1], ComposeFile::Inline(t) if t.contains("\"image\":\"x\"")));
+        let bad = Args::new(
+            "docker_stack",
+            json!({"compose": [3]}).as_object().unwrap().clone(),
+        );
+        let err = compose_files(&bad).err().unwrap().to_string();
+        assert!(err.contains("compose"), "{err}");
+    }
+}

@@ -55,7 +55,10 @@ impl Module for DockerSwarm {
                     body.insert("DataPathAddr".into(), json!(a));
                 }
                 body.insert("ForceNewCluster".into(), json!(force));
-                b.push_str(&sh::write_file("\"$CP_TMP/body\"", Value::Object(body).to_string().as_bytes()));
+                b.push_str(&sh::write_file(
+                    "\"$CP_TMP/body\"",
+                    Value::Object(body).to_string().as_bytes(),
+                ));
                 b.push_str(
                     "case $1 in\n\
                      active) [ \"$2\" = true ] || cp_fail 'This node is already part of a swarm as a worker: run docker_swarm on a manager' ;;\n\
@@ -85,7 +88,10 @@ impl Module for DockerSwarm {
                 }
                 body.insert("RemoteAddrs".into(), json!(remotes));
                 body.insert("JoinToken".into(), json!(token));
-                b.push_str(&sh::write_file("\"$CP_TMP/body\"", Value::Object(body).to_string().as_bytes()));
+                b.push_str(&sh::write_file(
+                    "\"$CP_TMP/body\"",
+                    Value::Object(body).to_string().as_bytes(),
+                ));
                 b.push_str(
                     "case $1 in\n\
                      active) : ;;\n\
@@ -137,7 +143,8 @@ impl Module for DockerSwarm {
             o.ret.insert("swarm_info".into(), node);
         }
         if !o.ret.contains_key("swarm_facts") {
-            o.ret.insert("swarm_facts".into(), Value::Object(Map::new()));
+            o.ret
+                .insert("swarm_facts".into(), Value::Object(Map::new()));
         }
         o
     }

@@ -75,13 +75,18 @@ impl Module for Haproxy {
         } else {
             "cp_msg \"server $cp_host was not found in ${cp_be:-any backend}\"; exit 0"
         };
-        b.push_str(&format!("[ -s \"$CP_TMP/before\" ] || {{ {not_found}; }}\n"));
+        b.push_str(&format!(
+            "[ -s \"$CP_TMP/before\" ] || {{ {not_found}; }}\n"
+        ));
         // Admin state bits (HAProxy's srv_admin_state): 0x01 forced
         // maintenance, 0x04 maintenance from the configuration, 0x08 forced drain.
         let (ok_cond, status) = match state.as_str() {
             "enabled" => ("[ $((cp_adm & 13)) = 0 ]", "UP"),
             "disabled" => ("[ $((cp_adm & 5)) != 0 ]", "MAINT"),
-            _ => ("[ $((cp_adm & 8)) != 0 ] && [ $((cp_adm & 5)) = 0 ]", "DRAIN"),
+            _ => (
+                "[ $((cp_adm & 8)) != 0 ] && [ $((cp_adm & 5)) = 0 ]",
+                "DRAIN",
+            ),
         };
         b.push_str("while read -r cp_b cp_adm cp_w; do\n  cp_sv=\"$cp_b/$cp_host\"\n");
         if let Some(w) = &weight {
@@ -89,7 +94,9 @@ impl Module for Haproxy {
                 "  cp_want={w}\n  case $cp_want in *%) ;; *) [ \"$cp_w\" = \"$cp_want\" ] || {{ cp_changed; cp_check || cp_do \"set weight $cp_sv $cp_want\"; }} ;; esac\n  case $cp_want in *%) cp_check || cp_do \"set weight $cp_sv $cp_want\" ;; esac\n"
             ));
         }
-        b.push_str(&format!("  if ! {ok_cond}; then\n    cp_changed\n    if ! cp_check; then\n"));
+        b.push_str(&format!(
+            "  if ! {{ {ok_cond}; }}; then\n    cp_changed\n    if ! cp_check; then\n"
+        ));
         match state.as_str() {
             "enabled" => {
                 b.push_str("      cp_do \"set server $cp_sv state ready\"\n");
@@ -100,6 +107,7 @@ impl Module for Haproxy {
                     b.push_str("      cp_do \"enable agent $cp_sv\"\n");
                 }
             }
+            // Also takes the server out of forced maintenance.
             "drain" => b.push_str("      cp_do \"set server $cp_sv state drain\"\n"),
             _ => {
                 if args.bool("drain", false)? {
@@ -122,8 +130,9 @@ impl Module for Haproxy {
         }
         b.push_str("    fi\n  fi\n");
         if wait {
+            // A server without health checks shows "no check": that is up too.
             b.push_str(&format!(
-                "  if ! cp_check; then\n    cp_n=0\n    until cp_hap 'show stat' | awk -F, -v b=\"$cp_b\" -v h=\"$cp_host\" -v s={status} '$1 == b && $2 == h && index($18, s) == 1 {{ f = 1 }} END {{ exit !f }}'; do\n      cp_n=$((cp_n+1)); [ $cp_n -ge {retries} ] && cp_fail \"server $cp_sv did not reach status {status} after {retries} checks\"; sleep {interval}\n    done\n  fi\n"
+                "  if ! cp_check; then\n    cp_n=0\n    until cp_hap 'show stat' | awk -F, -v b=\"$cp_b\" -v h=\"$cp_host\" -v s={status} '$1 == b && $2 == h && ($18 == s || (s == \"UP\" && $18 == \"no check\")) {{ f = 1 }} END {{ exit !f }}'; do\n      cp_n=$((cp_n+1)); [ $cp_n -ge {retries} ] && cp_fail \"server $cp_sv did not reach status {status} after {retries} checks\"; sleep {interval}\n    done\n  fi\n"
             ));
         }
         b.push_str("done < \"$CP_TMP/before\"\n");

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::{Arg, Args, Module, ModuleError, Plan, PlanCtx, Spec, sh};
+use super::{Arg, Args, Module, ModuleError, Outcome, Plan, PlanCtx, Raw, Spec, sh};
 
 pub struct Lineinfile;
 
@@ -86,6 +86,7 @@ pub(super) fn py_to_ere(
     if has_lookaround {
         return Err(bad("lookahead and lookbehind are not supported".into()));
     }
+    let re = &escape_literal_braces(re);
     if !has_backref {
         if let Err(e) = regex::Regex::new(re) {
             let e = e.to_string();
@@ -197,9 +198,15 @@ pub(super) fn py_to_ere(
                         i += 1;
                     }
                     i += 1;
-                } else if i == 0 && rest.starts_with("i)") {
-                    e.icase = true;
-                    i += 4;
+                } else if i == 0 && rest.starts_with(['i', 'm']) && rest.contains(')') {
+                    // Leading flags: i is grep's/sed's own; m is how both
+                    // read text already (line anchors at every line).
+                    let flags: String = rest.chars().take_while(|&x| x != ')').collect();
+                    if !flags.chars().all(|f| matches!(f, 'i' | 'm')) {
+                        return Err(bad(format!("unsupported flags (?{flags})")));
+                    }
+                    e.icase = flags.contains('i');
+                    i += 2 + flags.chars().count() + 1;
                 } else {
                     return Err(bad(format!(
                         "unsupported group (?{}",
@@ -230,6 +237,64 @@ pub(super) fn py_to_ere(
     }
     e.pattern = out;
     Ok(e)
+}
+
+/// Python reads a brace that starts no `{m}`, `{m,}`, `{,n}` or `{m,n}`
+/// repetition as a literal brace (`^server {`); POSIX and the syntax checker
+/// need it escaped.
+fn escape_literal_braces(re: &str) -> String {
+    let c: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len() + 4);
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '\\' => {
+                out.extend(&c[i..(i + 2).min(c.len())]);
+                i += 2;
+                continue;
+            }
+            '[' => {
+                // Copied whole: braces are plain characters in a class.
+                let start = i;
+                i += 1;
+                if c.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                if c.get(i) == Some(&']') {
+                    i += 1;
+                }
+                while i < c.len() && c[i] != ']' {
+                    i += if c[i] == '\\' { 2 } else { 1 };
+                }
+                let end = (i + 1).min(c.len());
+                out.extend(&c[start..end]);
+                i = end;
+                continue;
+            }
+            '{' => {
+                let close = c[i..].iter().position(|&x| x == '}').map(|p| i + p);
+                let quant = close.filter(|&e| {
+                    let inner: String = c[i + 1..e].iter().collect();
+                    let (a, b) = inner.split_once(',').unwrap_or((&inner, ""));
+                    i > 0
+                        && (!a.is_empty() || !b.is_empty())
+                        && a.chars().all(|d| d.is_ascii_digit())
+                        && b.chars().all(|d| d.is_ascii_digit())
+                        && !(inner.contains(',') && a.is_empty() && b.is_empty())
+                });
+                if let Some(e) = quant {
+                    out.extend(&c[i..=e]);
+                    i = e + 1;
+                    continue;
+                }
+                out.push_str("\\{");
+            }
+            '}' => out.push_str("\\}"),
+            ch => out.push(ch),
+        }
+        i += 1;
+    }
+    out
 }
 
 /// A Python character class as a POSIX bracket expression; returns the index
@@ -486,6 +551,15 @@ impl Module for Lineinfile {
     fn spec(&self) -> &'static Spec {
         &SPEC
     }
+    /// Ansible's lineinfile names the backup `backup` (copy and the others
+    /// say `backup_file`); both are there.
+    fn finish(&self, _args: &Args, raw: Raw) -> Outcome {
+        let mut o = raw.into_outcome();
+        if let Some(b) = o.ret.get("backup_file").cloned() {
+            o.ret.insert("backup".into(), b);
+        }
+        o
+    }
     fn plan(&self, args: &Args, _ctx: &PlanCtx) -> Result<Plan, ModuleError> {
         let m = "lineinfile";
         let path = args.req_str("path")?;
@@ -642,6 +716,12 @@ pub(super) fn fix_last_newline() -> String {
     "if [ -s \"$CP_TMP/old\" ] && [ -n \"$(tail -c1 \"$CP_TMP/old\")\" ] && [ -s \"$CP_TMP/new\" ] && [ \"$(tail -n1 \"$CP_TMP/old\")\" = \"$(tail -n1 \"$CP_TMP/new\")\" ]; then\n  head -c -1 \"$CP_TMP/new\" > \"$CP_TMP/new2\" && mv \"$CP_TMP/new2\" \"$CP_TMP/new\"\nfi\n".to_string()
 }
 
+/// First line of a body that keeps files in `$CP_TMP`: loop items share the
+/// task's directory, so each item works in its own (the body runs in a
+/// subshell, so the parent's cleanup still removes it).
+pub(super) const FRESH_TMP: &str =
+    "CP_TMP=$(mktemp -d \"$CP_TMP/i.XXXXXX\") || cp_fail 'cannot create a temporary directory'\n";
+
 /// Validation, then the atomic write with attributes and backup (shared by
 /// the text modules).
 pub(super) fn install(args: &Args, create_dirs: bool) -> Result<String, ModuleError> {
@@ -698,6 +778,12 @@ mod tests {
         assert_eq!(e.pattern, r"(x)(y)\2");
         assert_eq!(e.groups, vec![0, 2]);
         assert!(ere("(?i)abc").icase);
+        assert!(ere("(?mi)abc").icase && ere("(?m)abc").pattern == "abc");
+        assert!(py_to_ere("t", "regexp", "(?s)a.b", Use::Text).is_err());
+        // Braces that are no repetition are literal, as in Python.
+        assert_eq!(ere(r"^server {$").pattern, r"^server \{$");
+        assert_eq!(ere(r"x}").pattern, r"x\}");
+        assert_eq!(ere(r"a{1,2}").pattern, r"a{1,2}");
         assert!(ere("a.*?b").lazy);
         for bad in ["(?=x)", "(unclosed", r"\n", "[abc", r"\q"] {
             let err = py_to_ere("t", "regexp", bad, Use::Lines)

@@ -90,6 +90,11 @@ impl Module for Pause {
                 msg: "a pause without seconds or minutes waits for a keypress; condaplay runs do not read the terminal (give seconds: or minutes:)".into(),
             });
         };
+        // Ansible words it in the unit the task gave.
+        let stdout = match number(args, "minutes")? {
+            Some(m) => format!("Paused for {m} minutes"),
+            None => format!("Paused for {secs} seconds"),
+        };
         let dur = Duration::from_secs_f64(secs);
         let what = format!("{secs}");
         let started = SystemTime::now();
@@ -129,7 +134,7 @@ impl Module for Pause {
                 .with("delta", delta)
                 .with("echo", args.bool("echo", true)?)
                 .with("user_input", "")
-                .with("stdout", format!("Paused for {} seconds", secs)),
+                .with("stdout", stdout),
         ))
     }
 }

@@ -7,7 +7,9 @@
 //! POSIX matching picks the longest alternative where Python picks the first
 //! that matches; patterns where that matters (`a|ab`) are rare in practice.
 
-use super::lineinfile::{Use, attrs_only, install, py_repl_to_sed, py_to_ere, sed_subst};
+use super::lineinfile::{
+    FRESH_TMP, Use, attrs_only, install, py_repl_to_sed, py_to_ere, sed_subst,
+};
 use super::{Arg, Args, Module, ModuleError, Plan, PlanCtx, Spec, sh};
 
 pub struct Replace;
@@ -58,7 +60,7 @@ impl Module for Replace {
             "sed -E -e ':a' -e '$!{{N;ba' -e '}}' -e {}",
             sh::quote(&format!("{subst}M"))
         );
-        let mut b = format!("cp_f={}\n", sh::quote(&path));
+        let mut b = format!("{FRESH_TMP}cp_f={}\n", sh::quote(&path));
         b.push_str("[ -e \"$cp_f\" ] || { cp_rec ret.rc 257; cp_fail \"Path $cp_f does not exist !\"; }\n[ -d \"$cp_f\" ] && cp_fail \"Path $cp_f is a directory !\"\ncat \"$cp_f\" > \"$CP_TMP/old\" || cp_fail \"cannot read $cp_f\"\n");
         // The section: from the end of the first `after` match, up to the
         // start of the first `before` match past it (the last one when only

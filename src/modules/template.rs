@@ -38,6 +38,14 @@ impl Module for Template {
     fn plan(&self, args: &Args, ctx: &PlanCtx) -> Result<Plan, ModuleError> {
         let src = args.req_str("src")?;
         let dest = args.req_str("dest")?;
+        if args.bool("follow", false)? {
+            // The shared atomic write replaces a link at dest with a file.
+            return Err(ModuleError::BadArg {
+                module: "template",
+                arg: "follow".into(),
+                msg: "follow: true is not supported; give the link's target as dest".into(),
+            });
+        }
         let path = ctx.find_file("template", "templates", &src)?;
         let text = std::fs::read_to_string(&path).map_err(|e| ModuleError::Other {
             module: "template",

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::lineinfile::{Use, py_to_ere};
+use super::lineinfile::{FRESH_TMP, Use, py_to_ere};
 use super::{Arg, Args, Module, ModuleError, Outcome, Plan, PlanCtx, Raw, Spec, sh};
 
 pub struct WaitFor;
@@ -40,6 +40,26 @@ const TCP_STATES: &[(&str, &str)] = &[
     ("LISTEN", "0A"),
     ("CLOSING", "0B"),
 ];
+
+/// How /proc/net/tcp{,6} write an address: 32-bit words in the kernel's
+/// (little-endian) order, in hex; IPv4 also as an IPv4-mapped IPv6 address.
+fn proc_net_forms(ip: std::net::IpAddr) -> Vec<String> {
+    let words = |bytes: &[u8]| {
+        bytes
+            .chunks(4)
+            .map(|w| {
+                w.iter()
+                    .rev()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<String>()
+            })
+            .collect::<String>()
+    };
+    match ip {
+        std::net::IpAddr::V4(v4) => vec![words(&v4.octets()), words(&v4.to_ipv6_mapped().octets())],
+        std::net::IpAddr::V6(v6) => vec![words(&v6.octets())],
+    }
+}
 
 impl Module for WaitFor {
     fn name(&self) -> &'static str {
@@ -114,7 +134,7 @@ impl Module for WaitFor {
             )
         });
         let mut b = format!(
-            "cp_h={} cp_p={} cp_path={}\n",
+            "{FRESH_TMP}cp_h={} cp_p={} cp_path={}\n",
             sh::quote(&host),
             port.map(|p| p.to_string()).unwrap_or_default(),
             sh::quote(path.as_deref().unwrap_or(""))
@@ -180,11 +200,22 @@ impl Module for WaitFor {
                             })?;
                             codes.push(code.1);
                         }
+                        let mut excluded = Vec::new();
+                        for h in args.list("exclude_hosts")? {
+                            let ip: std::net::IpAddr =
+                                h.parse().map_err(|_| ModuleError::BadArg {
+                                    module: m,
+                                    arg: "exclude_hosts".into(),
+                                    msg: format!("expected IP addresses, got {h}"),
+                                })?;
+                            excluded.extend(proc_net_forms(ip));
+                        }
                         (
                             format!(
-                                "[ \"$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port={:04X} -v states='{}' 'BEGIN {{ n = split(states, s, \",\"); for (i = 1; i <= n; i++) want[s[i]] = 1 }} NR > 0 && $2 ~ /:/ {{ split($2, a, \":\"); if (a[2] == port && ($4 in want)) c++ }} END {{ print c + 0 }}')\" = 0 ]",
+                                "[ \"$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port={:04X} -v states='{}' -v ex='{}' 'BEGIN {{ n = split(states, s, \",\"); for (i = 1; i <= n; i++) want[s[i]] = 1; n = split(ex, e, \",\"); for (i = 1; i <= n; i++) skip[e[i]] = 1 }} $2 ~ /:/ {{ split($2, a, \":\"); split($3, r, \":\"); if (a[2] == port && ($4 in want) && !(r[1] in skip)) c++ }} END {{ print c + 0 }}')\" = 0 ]",
                                 p,
-                                codes.join(",")
+                                codes.join(","),
+                                excluded.join(",")
                             ),
                             format!("Timeout when waiting for {host}:{p} to drain"),
                         )
@@ -253,5 +284,22 @@ impl Module for WaitFor {
                 .insert("match_groupdict".into(), Value::Object(Default::default()));
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proc_net_forms;
+
+    #[test]
+    fn addresses_as_proc_net_writes_them() {
+        assert_eq!(
+            proc_net_forms("127.0.0.1".parse().unwrap()),
+            vec!["0100007F", "0000000000000000FFFF00000100007F"]
+        );
+        assert_eq!(
+            proc_net_forms("::1".parse().unwrap()),
+            vec!["00000000000000000000000001000000"]
+        );
     }
 }

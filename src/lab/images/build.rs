@@ -185,6 +185,8 @@ pub fn build(store: &Store, p: &Printer) -> Result<(), ImagesError> {
             "images: built in {:.0} s",
             started.elapsed().as_secs_f64()
         ));
+    } else {
+        p.info("images: up to date");
     }
     Ok(())
 }
@@ -697,4 +699,101 @@ fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ImagesError> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, text + "\n").map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_whiteouts_become_oci_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("etc/keep")).unwrap();
+        std::fs::create_dir_all(d.join("etc/replaced")).unwrap();
+        std::fs::write(d.join("etc/keep/file"), "x").unwrap();
+        let gone = std::ffi::CString::new(d.join("etc/gone").to_str().unwrap()).unwrap();
+        // SAFETY: mknod of a 0/0 character device (overlayfs's whiteout) in our temp dir.
+        assert_eq!(
+            unsafe { libc::mknod(gone.as_ptr(), libc::S_IFCHR | 0o600, 0) },
+            0
+        );
+        let replaced = std::ffi::CString::new(d.join("etc/replaced").to_str().unwrap()).unwrap();
+        // SAFETY: NUL-terminated strings, a one-byte value.
+        let set = unsafe {
+            libc::setxattr(
+                replaced.as_ptr(),
+                c"trusted.overlay.opaque".as_ptr(),
+                b"y".as_ptr().cast(),
+                1,
+                0,
+            )
+        };
+        assert_eq!(set, 0, "setxattr: {}", std::io::Error::last_os_error());
+
+        oci_whiteouts(d).unwrap();
+
+        assert!(!d.join("etc/gone").exists());
+        let wh = std::fs::symlink_metadata(d.join("etc/.wh.gone")).unwrap();
+        assert!(wh.is_file() && wh.len() == 0);
+        assert!(d.join("etc/replaced/.wh..wh..opq").is_file());
+        assert!(!d.join("etc/keep/.wh..wh..opq").exists());
+        assert_eq!(
+            std::fs::read_to_string(d.join("etc/keep/file")).unwrap(),
+            "x"
+        );
+    }
+
+    #[test]
+    fn index_resolves_tags_and_digests() {
+        let mut index = Index {
+            format: FORMAT,
+            ..Index::default()
+        };
+        let digest = format!("sha256:{}", "a".repeat(64));
+        index
+            .repositories
+            .entry("library/redis".into())
+            .or_default()
+            .insert("7.2.4-alpine".into(), digest.clone());
+        assert_eq!(
+            index.resolve("library/redis", "7.2.4-alpine"),
+            Some(digest.clone())
+        );
+        assert_eq!(
+            index.resolve("library/redis", &digest),
+            Some(digest.clone())
+        );
+        assert_eq!(index.resolve("library/redis", "latest"), None);
+        assert_eq!(index.resolve("library/mariadb", "7.2.4-alpine"), None);
+        let other = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(index.resolve("library/redis", &other), None);
+    }
+
+    #[test]
+    fn config_lists_layers_in_order_and_omits_an_empty_entrypoint() {
+        let chain: Vec<Blob> = (0..3)
+            .map(|i| Blob {
+                diff_id: format!("sha256:{i}"),
+                digest: format!("sha256:g{i}"),
+                size: i,
+            })
+            .collect();
+        let appconda = &recipes::IMAGES
+            .iter()
+            .find(|i| i.repo == "appconda/appconda")
+            .unwrap();
+        let c = config_json(appconda, &chain);
+        assert_eq!(
+            c["rootfs"]["diff_ids"],
+            json!(["sha256:0", "sha256:1", "sha256:2"])
+        );
+        assert!(c["config"]["Entrypoint"].is_null());
+        assert_eq!(c["config"]["Cmd"], json!(["appconda-server"]));
+        assert_eq!(c["history"].as_array().unwrap().len(), 3);
+        let mariadb = &recipes::IMAGES[0];
+        let c = config_json(mariadb, &chain[..2]);
+        assert_eq!(c["config"]["Entrypoint"], json!(["docker-entrypoint.sh"]));
+        assert_eq!(c["config"]["Volumes"], json!({"/var/lib/mysql": {}}));
+    }
 }

@@ -9,7 +9,10 @@
 //!   layer; its whiteouts are rewritten in the OCI `.wh.` form). The
 //!   appconda versions add one tiny layer each (the version file). Every
 //!   layer is cached under its recipe's hash, so only a changed recipe
-//!   rebuilds; tars are written sorted with numeric owners.
+//!   rebuilds (a layer on a rebuilt base too). Tars are written sorted with
+//!   numeric owners; a rebuild gives the same files, but not bit-identical
+//!   blobs (dpkg logs and timestamps differ), so digests change with it.
+//!   Blobs no tag reaches any more are pruned.
 //! - A read-only Docker Registry v2 server (tokio, no extra crate) serves
 //!   the manifests and blobs on the lab bridge, 172.31.250.1:5000. Lab
 //!   servers' Docker uses it as a *mirror* of Docker Hub

@@ -384,6 +384,10 @@ pub fn start(store: &Store, p: &Printer) -> Result<u32, ImagesError> {
     Index::load(store)?;
     let exe = condaplay_exe()?;
     let log_path = store.log_file();
+    // One line per request: start afresh past a few MiB.
+    if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 4 << 20) {
+        let _ = std::fs::remove_file(&log_path);
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -446,4 +450,115 @@ pub fn stop(store: &Store) -> Result<bool, ImagesError> {
     }
     let _ = std::fs::remove_file(store.pid_file());
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Response) -> String {
+        match &r.body {
+            Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Body::File(p, _) => std::fs::read_to_string(p).unwrap(),
+        }
+    }
+
+    fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A store holding one image: a manifest naming one layer blob.
+    fn store_with_one_image() -> (tempfile::TempDir, Store, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store {
+            dir: dir.path().to_path_buf(),
+        };
+        std::fs::create_dir_all(store.blobs()).unwrap();
+        let (layer, manifest) = ("a".repeat(64), "b".repeat(64));
+        std::fs::write(store.blob(&layer), "layer bytes").unwrap();
+        std::fs::write(store.blob(&manifest), "{\"schemaVersion\":2}").unwrap();
+        std::fs::write(
+            store.index(),
+            format!(
+                "{{\"format\":2,\"repositories\":{{\"library/redis\":{{\"7.2.4-alpine\":\"sha256:{manifest}\"}}}}}}"
+            ),
+        )
+        .unwrap();
+        (dir, store, layer, manifest)
+    }
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:40000".parse().unwrap()
+    }
+
+    #[test]
+    fn serves_the_version_check_manifests_and_blobs() {
+        let (_dir, store, layer, manifest) = store_with_one_image();
+        assert_eq!(route("/v2/", peer(), &store).status, 200);
+
+        let r = route("/v2/library/redis/manifests/7.2.4-alpine", peer(), &store);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.content_type, MANIFEST_TYPE);
+        let digest = format!("sha256:{manifest}");
+        assert_eq!(header(&r, "Docker-Content-Digest"), Some(digest.as_str()));
+        assert_eq!(body(&r), "{\"schemaVersion\":2}");
+        let by_digest = route(
+            &format!("/v2/library/redis/manifests/{digest}"),
+            peer(),
+            &store,
+        );
+        assert_eq!(by_digest.status, 200);
+
+        let r = route(
+            &format!("/v2/library/redis/blobs/sha256:{layer}"),
+            peer(),
+            &store,
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(body(&r), "layer bytes");
+
+        let tags = route("/v2/library/redis/tags/list", peer(), &store);
+        assert_eq!(
+            body(&tags),
+            "{\"name\":\"library/redis\",\"tags\":[\"7.2.4-alpine\"]}"
+        );
+    }
+
+    #[test]
+    fn listens_on_an_address_no_interface_has_yet() {
+        // TEST-NET-1: on no interface here, as the bridge address is before
+        // the first server boots.
+        let addr = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 123), 0);
+        let l = bind_freebind(addr).expect("IP_FREEBIND bind");
+        assert_eq!(l.local_addr().unwrap().ip().to_string(), "192.0.2.123");
+        assert!(std::net::TcpListener::bind("192.0.2.123:0").is_err());
+    }
+
+    #[test]
+    fn unknown_names_tags_and_bad_digests_are_404() {
+        let (_dir, store, layer, _) = store_with_one_image();
+        let r = route("/v2/library/redis/manifests/latest", peer(), &store);
+        assert_eq!(r.status, 404);
+        assert!(body(&r).contains("MANIFEST_UNKNOWN"));
+        assert_eq!(
+            route("/v2/library/nginx/manifests/1", peer(), &store).status,
+            404
+        );
+        // A blob only through a repository the mirror has.
+        let other_repo = format!("/v2/library/nginx/blobs/sha256:{layer}");
+        assert_eq!(route(&other_repo, peer(), &store).status, 404);
+        // No way out of the blob directory.
+        for bad in [
+            "/v2/library/redis/blobs/sha256:../../index.json",
+            "/v2/library/redis/blobs/../index.json",
+            "/v2/library/redis/blobs/sha256:ABC",
+        ] {
+            assert_eq!(route(bad, peer(), &store).status, 404, "{bad}");
+        }
+        assert!(!is_digest(&format!("sha256:{}", "g".repeat(64))));
+        assert!(is_digest(&format!("sha256:{layer}")));
+    }
 }
