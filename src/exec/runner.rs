@@ -82,6 +82,8 @@ struct HostPlan {
     bodies: Vec<String>,
     delegate: Option<String>,
     become_: Option<Become>,
+    /// How to reach the host, when worked out before `vars` was let go.
+    target: Option<Target>,
     env: Vec<(String, String)>,
     check: bool,
     diff: bool,
@@ -383,9 +385,11 @@ impl<'a> Runner<'a> {
                         // Consecutive tasks that need no decision on the
                         // controller between them travel in one round trip.
                         let mut batch: Vec<&Task> = vec![t];
+                        // Plans of a batch are held at once: bound their number.
+                        let most = (MAX_BATCH_PLANS / self.active(hosts).len().max(1)).max(2);
                         if self.batchable(t, pc) {
                             while let Some(Node::Task(u)) = nodes.get(next) {
-                                if !self.batchable(u, pc) {
+                                if batch.len() >= most || !self.batchable(u, pc) {
                                     break;
                                 }
                                 batch.push(u);
@@ -691,6 +695,7 @@ impl<'a> Runner<'a> {
             bodies: Vec::new(),
             delegate: None,
             become_: None,
+            target: None,
             env: Vec::new(),
             check: self.opts.check,
             diff: self.opts.diff,
@@ -1067,6 +1072,19 @@ impl<'a> Runner<'a> {
             let target = self.target_for(&name, &plans[0][hi].vars);
             jobs.push((hi, self.conn_cell(&name), target, chain));
         }
+        // Many plans wait here at once: keep what finishing them needs (the
+        // context, the items), not a second copy of every variable.
+        for (ti, per_task) in plans.iter_mut().enumerate() {
+            for p in per_task.iter_mut() {
+                if !p.bodies.is_empty() {
+                    let name = self.hosts[p.host].name.clone();
+                    p.target = Some(self.target_for(&name, &p.vars));
+                }
+                if tasks[ti].changed_when.is_none() {
+                    p.vars = Map::new();
+                }
+            }
+        }
         let ctl = self.control_dir.path().to_path_buf();
         let progress = super::progress::Progress::new(self.report.printer);
         let ran: Vec<(usize, TaskOutputs)> =
@@ -1158,7 +1176,10 @@ impl<'a> Runner<'a> {
                 .delegate
                 .clone()
                 .unwrap_or_else(|| self.hosts[p.host].name.clone());
-            let target = self.target_for(&conn_name, &p.vars);
+            let target = p
+                .target
+                .clone()
+                .unwrap_or_else(|| self.target_for(&conn_name, &p.vars));
             let program = plan_program(p);
             jobs.push((
                 pi,
@@ -1663,6 +1684,10 @@ impl<'a> Runner<'a> {
             .host_result(&name, status, reg, items, plan.no_log, diffs);
     }
 }
+
+/// At most this many (task, host) plans wait in one batch (each holds the
+/// host's variables): 30 tasks on 30 hosts, 20 on 50.
+const MAX_BATCH_PLANS: usize = 1000;
 
 /// Modules whose results become variables of the host: a task after them
 /// must be planned after they ran, so they never share a batch.

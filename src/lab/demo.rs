@@ -36,6 +36,10 @@ pub struct DemoArgs {
     /// Swap file size on each server (kept small: the lab shares one kernel).
     #[arg(long, default_value = "256M")]
     pub swap_size: String,
+    /// Put this before the lab servers' names (main is then PREFIXmain), so
+    /// that a demo can run beside other lab servers.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,14 +79,17 @@ pub fn run(args: &DemoArgs, p: &Printer) -> Result<DemoOutcome, DemoError> {
     if !repo.join(PLAYBOOK).is_file() {
         return Err(DemoError::NotRepo(repo.display().to_string()));
     }
-    let names: Vec<String> = SERVERS.iter().map(|(n, _)| n.to_string()).collect();
+    let names: Vec<String> = SERVERS
+        .iter()
+        .map(|(n, _)| format!("{}{n}", args.prefix))
+        .collect();
     let servers = super::up(&names, p)?;
     let mirror = ensure_images(p)?;
     let identity = ensure_secrets(repo, p)?;
-    write_inventory(repo, &servers, &mirror, &args.swap_size)?;
+    write_inventory(repo, &servers, &args.prefix, &mirror, &args.swap_size)?;
     let lb = servers
         .iter()
-        .find(|s| s.name == "lb")
+        .find(|s| s.name == format!("{}lb", args.prefix))
         .map(|s| s.ip.clone())
         .unwrap_or_default();
     let run = crate::cli::RunArgs {
@@ -171,6 +178,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
 fn write_inventory(
     repo: &Path,
     servers: &[ServerInfo],
+    prefix: &str,
     mirror: &str,
     swap_size: &str,
 ) -> Result<(), DemoError> {
@@ -184,7 +192,7 @@ fn write_inventory(
             if *g != group {
                 continue;
             }
-            if let Some(s) = servers.iter().find(|s| s.name == *name) {
+            if let Some(s) = servers.iter().find(|s| s.name == format!("{prefix}{name}")) {
                 hosts.push_str(&format!("{name} ansible_host={}\n", s.ip));
             }
         }
