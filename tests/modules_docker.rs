@@ -288,6 +288,9 @@ const JOIN_PLAYBOOK: &str = "
         state: present
         advertise_addr: '{{ ansible_host }}'
       register: swarm
+    # A join token is a secret the module returned: masked even here.
+    - debug:
+        var: swarm
 - hosts: dk2
   tasks:
     - name: join it
@@ -350,8 +353,10 @@ fn swarm_and_stack(m: &LabHost, w: &LabHost) {
             w.inventory_line("dk2")
         ))
         .playbook(JOIN_PLAYBOOK);
-    let run = pb.run(&[]);
-    run.assert_exit(0).assert_nowhere(&worker);
+    let run = pb.run(&["-v"]);
+    run.assert_exit(0)
+        .assert_nowhere(&worker)
+        .assert_stdout_contains("JoinTokens");
     assert_eq!(run.host("dk1").changed, 0, "{}", run.stdout);
     assert_eq!(run.host("dk2").changed, 1, "{}", run.stdout);
     assert_eq!(

@@ -1468,7 +1468,11 @@ impl<'a> Runner<'a> {
                 ItemState::Remote(i) => {
                     let raw = raws.get_mut(i).and_then(Option::take).unwrap_or_default();
                     let args = ip.args.as_ref().expect("remote items have args");
-                    (module.finish(args, raw), true)
+                    let o = module.finish(args, raw);
+                    for secret in &o.secrets {
+                        self.report.printer.add_secret(secret);
+                    }
+                    (o, true)
                 }
             };
             results.push((ip.label, ip.item, outcome, ran));

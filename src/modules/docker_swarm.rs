@@ -142,6 +142,18 @@ impl Module for DockerSwarm {
         if !node.is_null() {
             o.ret.insert("swarm_info".into(), node);
         }
+        if let Some(tokens) = o
+            .ret
+            .get("swarm_facts")
+            .and_then(|f| f.get("JoinTokens"))
+            .and_then(Value::as_object)
+        {
+            o.secrets = tokens
+                .values()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+        }
         if !o.ret.contains_key("swarm_facts") {
             o.ret
                 .insert("swarm_facts".into(), Value::Object(Map::new()));

@@ -22,6 +22,9 @@ pub struct Outcome {
     pub ret: Map<String, Value>,
     /// Facts to set on the host (`set_fact`, `ssh_keypair` public keys...).
     pub facts: Option<Map<String, Value>>,
+    /// Returned values that are secrets (swarm join tokens...): the runner
+    /// masks them in all output from then on, as it does vault values.
+    pub secrets: Vec<String>,
 }
 
 impl Outcome {
@@ -107,6 +110,7 @@ impl Raw {
             diffs: self.diffs,
             ret,
             facts: None,
+            secrets: Vec::new(),
         }
     }
 
