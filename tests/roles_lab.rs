@@ -63,8 +63,8 @@ fn haproxy_api(h: &LabHost, cmd: &str) -> String {
 }
 
 /// What the roles would change, as one text: compared before and after --check.
-const FINGERPRINT: &str = "ls -la /swapfile /home/share /root/.ssh /etc/docker /root/app 2>&1; \
-    cat /proc/swaps /etc/fstab /root/.ssh/authorized_keys /root/.ssh/known_hosts 2>&1; \
+const FINGERPRINT: &str = "ls -la /swapfile-bkr-* /home/share /root/.ssh /etc/docker /root/app 2>&1; \
+    grep bkr- /proc/swaps; cat /etc/fstab /root/.ssh/authorized_keys /root/.ssh/known_hosts 2>&1; \
     dpkg-query -W docker.io sshfs haproxy 2>&1; findmnt -n /home/share";
 
 #[test]
@@ -78,7 +78,8 @@ fn system_roles_converge_once_and_check_touches_nothing() {
         .group("clients", &["client"])
         .group("loadbalancers", &["lb"])
         .group("backends", &["main", "client"]);
-    b.vars = "swap_size: 64M\ndocker_registry_mirrors: ['http://172.31.250.1:5000']\n".into();
+    // Lab servers share one kernel, so its list of active swaps: a name per server.
+    b.vars = "swap_size: 64M\nswap_file: \"/swapfile-{{ ansible_hostname }}\"\ndocker_registry_mirrors: ['http://172.31.250.1:5000']\n".into();
     b.file("site.yml", SITE);
 
     for alias in ["main", "client"] {
@@ -151,12 +152,15 @@ fn balancer_state(b: &Book) {
 
 fn swap_state(h: &LabHost) {
     assert_eq!(
-        h.sh("awk '$1 == \"/swapfile\" { print $2, $3 }' /proc/swaps")
+        h.sh("awk '$1 == \"/swapfile-bkr-main\" { print $2, $3 }' /proc/swaps")
             .trim(),
         "file 65532"
     );
-    assert_eq!(h.sh("grep -c '^/swapfile ' /etc/fstab").trim(), "1");
-    assert_eq!(h.sh("stat -c %a /swapfile").trim(), "600");
+    assert_eq!(
+        h.sh("grep -c '^/swapfile-bkr-main ' /etc/fstab").trim(),
+        "1"
+    );
+    assert_eq!(h.sh("stat -c %a /swapfile-bkr-main").trim(), "600");
 }
 
 fn docker_state(h: &LabHost) {
