@@ -111,6 +111,20 @@ fn horizontal_converges_scales_and_upgrades_without_losing_requests() {
     let idf = ["--identity", id.as_str()];
     let lb = b.host("lb").ip.clone();
 
+    // --check on the bare servers goes through every role and touches nothing.
+    let check = b.run("playbooks/horizontal.yml", &["--identity", &id, "--check"]);
+    ok(&check);
+    check.assert_nowhere("App-pw-for-the-horizontal-test-2");
+    for alias in ["main", "client1", "client2", "lb"] {
+        let h = b.host(alias);
+        assert_eq!(
+            h.sh("for p in /usr/bin/docker /usr/sbin/haproxy /home/share /root/appconda /etc/docker; do [ -e $p ] && echo $p; done; swapon --show=NAME --noheadings | grep -c \"swapfile-$(hostname)$\"; true")
+                .trim(),
+            "0",
+            "--check changed {alias}"
+        );
+    }
+
     let first = b.run("playbooks/horizontal.yml", &idf);
     ok(&first);
     first.assert_nowhere("App-pw-for-the-horizontal-test-2");
