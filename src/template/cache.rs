@@ -38,6 +38,9 @@ impl Engine {
         if let Some(e) = self.exprs.read().ok().and_then(|m| m.get(src).cloned()) {
             return Ok(e);
         }
+        if let Some(msg) = unbalanced(src) {
+            return Err(Error::new(minijinja::ErrorKind::SyntaxError, msg));
+        }
         let compiled = Arc::new(self.env.compile_expression_owned(src.to_string())?);
         if src.len() <= MAX_TEXT {
             if let Ok(mut m) = self.exprs.write() {
@@ -77,4 +80,33 @@ impl Engine {
         }
         Ok(f(&t))
     }
+}
+
+/// minijinja 2.24's lexer panics ("empty lexer stack") on a closing bracket or
+/// a block end with nothing open in a bare expression (found by fuzzing:
+/// `when: "a }} b"`). Such text is a syntax error anyway: say so first.
+fn unbalanced(src: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') if depth == 0 => {
+                return Some(format!("unexpected `{c}` with nothing open"));
+            }
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, '%') if depth == 0 && chars.peek() == Some(&'}') => {
+                return Some("unexpected `%}` in an expression".to_string());
+            }
+            _ => {}
+        }
+    }
+    None
 }

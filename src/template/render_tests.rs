@@ -519,3 +519,17 @@ fn variable_compiling_a_new_template_inside_a_cached_one_does_not_deadlock() {
         json!("0 nested 5b1e outer 5b1e")
     );
 }
+
+#[test]
+fn fuzz_crash_empty_lexer_stack_is_an_error_not_a_panic() {
+    let t = Templar::new();
+    let ctx = ctx_with(&json!({"name": "web1", "items": [1]}));
+    let text = "{{ name | minupper }}ii n items %} }}\n";
+    assert!(t.render_text("fuzz.j2", text, &ctx).is_err());
+    assert!(t.eval_bool(text, &ctx).is_err());
+    assert!(t.eval("x }} y", &ctx).is_err());
+    assert_eq!(
+        t.eval("{'a': {'b': 2}}", &ctx).unwrap(),
+        json!({"a": {"b": 2}})
+    );
+}
