@@ -15,7 +15,7 @@ use std::time::Duration;
 use condaplay::modules::Outcome;
 use serde_json::Value;
 use support::Test;
-use support::lab_host::LabHost;
+use support::lab_host::{Keep, LabHost, ok_sh};
 
 fn changed(o: &Outcome) {
     assert!(o.changed && !o.failed, "expected a change: {o:?}");
@@ -23,12 +23,6 @@ fn changed(o: &Outcome) {
 
 fn unchanged(o: &Outcome) {
     assert!(!o.changed && !o.failed, "expected no change: {o:?}");
-}
-
-fn ok_sh(h: &LabHost, cmd: &str) -> String {
-    let (code, out) = h.sh_status(cmd);
-    assert_eq!(code, 0, "on {}: {cmd} exited {code}: {out}", h.name);
-    out
 }
 
 /// docker.io (and friends) once; a server that already has them is reused.
@@ -75,35 +69,10 @@ fn wait_http(ip: &str, port: u16) -> String {
     panic!("nothing served hello-from-busybox at {ip}:{port}");
 }
 
-/// A lab server torn down at the end, unless CP_KEEP_LAB is set (for
-/// working on the test: the next run reuses the server and its packages).
-struct Keep(Option<LabHost>);
-
-impl Drop for Keep {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            if std::env::var_os("CP_KEEP_LAB").is_some() {
-                std::mem::forget(h);
-            }
-        }
-    }
-}
-
-impl std::ops::Deref for Keep {
-    type Target = LabHost;
-    fn deref(&self) -> &LabHost {
-        self.0.as_ref().expect("held until drop")
-    }
-}
-
-fn keep(h: LabHost) -> Keep {
-    Keep(Some(h))
-}
-
 #[test]
 fn docker_modules_on_lab_servers() {
-    let m = keep(LabHost::start("dk1"));
-    let w = keep(LabHost::start("dk2"));
+    let m = Keep::new(LabHost::start("dk1"));
+    let w = Keep::new(LabHost::start("dk2"));
     std::thread::scope(|s| {
         s.spawn(|| install(&m, "docker.io docker-compose busybox-static"));
         s.spawn(|| install(&w, "docker.io"));

@@ -6,7 +6,7 @@
 mod support;
 
 use condaplay::modules::Outcome;
-use support::lab_host::LabHost;
+use support::lab_host::{Keep, LabHost, ok_sh};
 
 fn changed(o: &Outcome) {
     assert!(o.changed && !o.failed, "expected a change: {o:?}");
@@ -14,33 +14,6 @@ fn changed(o: &Outcome) {
 
 fn unchanged(o: &Outcome) {
     assert!(!o.changed && !o.failed, "expected no change: {o:?}");
-}
-
-fn ok_sh(h: &LabHost, cmd: &str) -> String {
-    let (code, out) = h.sh_status(cmd);
-    assert_eq!(code, 0, "on {}: {cmd} exited {code}: {out}", h.name);
-    out
-}
-
-/// A lab server torn down at the end, unless CP_KEEP_LAB is set (for
-/// working on the test: the next run reuses the server and its packages).
-struct Keep(Option<LabHost>);
-
-impl Drop for Keep {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            if std::env::var_os("CP_KEEP_LAB").is_some() {
-                std::mem::forget(h);
-            }
-        }
-    }
-}
-
-impl std::ops::Deref for Keep {
-    type Target = LabHost;
-    fn deref(&self) -> &LabHost {
-        self.0.as_ref().expect("held until drop")
-    }
 }
 
 const SOCK: &str = "/run/haproxy/admin.sock";
@@ -84,7 +57,7 @@ fn status(h: &LabHost, name: &str) -> String {
 
 #[test]
 fn haproxy_server_states_on_a_lab_server() {
-    let h = Keep(Some(LabHost::start("dk3")));
+    let h = Keep::new(LabHost::start("dk3"));
     ok_sh(
         &h,
         "export DEBIAN_FRONTEND=noninteractive; dpkg -s haproxy socat busybox-static >/dev/null 2>&1 || \

@@ -141,3 +141,37 @@ impl Drop for LabHost {
         }
     }
 }
+
+/// A shell command that must succeed on the server: its stdout.
+pub fn ok_sh(h: &LabHost, cmd: &str) -> String {
+    let (code, out) = h.sh_status(cmd);
+    assert_eq!(code, 0, "on {}: {cmd} exited {code}: {out}", h.name);
+    out
+}
+
+/// A lab server torn down at the end, unless CP_KEEP_LAB is set (for
+/// working on the test: the next run reuses the server and its packages).
+pub struct Keep(Option<LabHost>);
+
+impl Keep {
+    pub fn new(h: LabHost) -> Keep {
+        Keep(Some(h))
+    }
+}
+
+impl Drop for Keep {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            if std::env::var_os("CP_KEEP_LAB").is_some() {
+                std::mem::forget(h);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Keep {
+    type Target = LabHost;
+    fn deref(&self) -> &LabHost {
+        self.0.as_ref().expect("held until drop")
+    }
+}
