@@ -375,3 +375,34 @@ fn a_serial_template_that_is_not_a_number_stops_the_playbook_naming_the_play() {
         .assert_stderr_contains("\"many\" is not a positive number");
     assert!(!t.scratch(0).join("ran").exists());
 }
+
+#[test]
+fn task_names_render_with_play_and_role_variables_like_ansible() {
+    let t = Test::new()
+        .hosts(1)
+        .file("roles/greet/defaults/main.yml", "greeting: hello\n")
+        .file(
+            "roles/greet/tasks/main.yml",
+            "- name: \"{{ greeting }} from the role\"\n  debug: { msg: hi }\n",
+        )
+        .playbook(
+            r#"
+- hosts: web
+  gather_facts: false
+  vars:
+    app: appconda
+  roles: [greet]
+  tasks:
+    - name: "deploy {{ app }} {{ version }}"
+      debug: { msg: x }
+    - name: "on {{ inventory_hostname }}"
+      debug: { msg: x }
+"#,
+        );
+    t.run(&["-e", "version=1.4.0"])
+        .assert_exit(0)
+        .assert_stdout_contains("TASK [greet : hello from the role]")
+        .assert_stdout_contains("TASK [deploy appconda 1.4.0]")
+        // Host variables are not known to a header: shown as written, as Ansible does.
+        .assert_stdout_contains("TASK [on {{ inventory_hostname }}]");
+}

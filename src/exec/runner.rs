@@ -935,10 +935,9 @@ impl<'a> Runner<'a> {
         if let Action::Meta(what) = &task.action {
             return self.run_meta(task, what, &hosts, pc).await;
         }
-        self.report.task(
-            &task.display_name(),
-            if handler { "RUNNING HANDLER" } else { "TASK" },
-        );
+        let title = self.task_title(task, pc);
+        self.report
+            .task(&title, if handler { "RUNNING HANDLER" } else { "TASK" });
         let run_once = {
             let ctx = Context::new(&Map::new());
             self.flag(&task.common.run_once, &ctx, false)
@@ -1135,7 +1134,8 @@ impl<'a> Runner<'a> {
             if active.is_empty() {
                 break;
             }
-            self.report.task(&task.display_name(), "TASK");
+            let title = self.task_title(task, pc);
+            self.report.task(&title, "TASK");
             // A program the host's chain did not run although every task
             // before it succeeded here (ignore_errors, say) runs now, alone.
             let missing: Vec<usize> = active
@@ -1251,6 +1251,27 @@ impl<'a> Runner<'a> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((pattern, serial))
+    }
+
+    /// The name in a task's header, rendered like Ansible's: with the
+    /// variables that do not depend on a host (play, role, extra vars); a
+    /// name that needs a host's variables is shown as written.
+    fn task_title(&self, task: &Task, pc: &PlayCtx<'_>) -> String {
+        let raw = task.display_name();
+        if !Templar::is_template(&raw) {
+            return raw;
+        }
+        let empty = Map::new();
+        let layers = HostLayers {
+            inventory: &empty,
+            facts: None,
+            host_facts: &empty,
+        };
+        let vars = vars::assemble(pc.pv, &layers, Some(task), &self.opts.extra_vars);
+        match self.templar.render_str(&raw, &Context::new(&vars)) {
+            Ok(Value::String(s)) => s,
+            _ => raw,
+        }
     }
 
     /// A number keyword of a task (`retries`, `delay`), rendered for one host.
