@@ -46,19 +46,9 @@ impl Module for DockerSwarm {
         );
         match state.as_str() {
             "present" => {
-                let mut body = Map::new();
-                body.insert("ListenAddr".into(), json!(listen));
-                if let Some(a) = &advertise {
-                    body.insert("AdvertiseAddr".into(), json!(a));
-                }
-                if let Some(a) = args.str("data_path_addr")? {
-                    body.insert("DataPathAddr".into(), json!(a));
-                }
+                let mut body = node_body(args, &listen, advertise.as_deref())?;
                 body.insert("ForceNewCluster".into(), json!(force));
-                b.push_str(&sh::write_file(
-                    "\"$CP_TMP/body\"",
-                    Value::Object(body).to_string().as_bytes(),
-                ));
+                b.push_str(&request_body(body));
                 b.push_str(
                     "case $1 in\n\
                      active) [ \"$2\" = true ] || cp_fail 'This node is already part of a swarm as a worker: run docker_swarm on a manager' ;;\n\
@@ -78,20 +68,11 @@ impl Module for DockerSwarm {
                         arg: "remote_addrs (needed with state=join)".into(),
                     });
                 }
-                let mut body = Map::new();
-                body.insert("ListenAddr".into(), json!(listen));
-                if let Some(a) = &advertise {
-                    body.insert("AdvertiseAddr".into(), json!(a));
-                }
-                if let Some(a) = args.str("data_path_addr")? {
-                    body.insert("DataPathAddr".into(), json!(a));
-                }
+                let mut body = node_body(args, &listen, advertise.as_deref())?;
                 body.insert("RemoteAddrs".into(), json!(remotes));
+                // The token travels in this file on stdin, never in an argument list.
                 body.insert("JoinToken".into(), json!(token));
-                b.push_str(&sh::write_file(
-                    "\"$CP_TMP/body\"",
-                    Value::Object(body).to_string().as_bytes(),
-                ));
+                b.push_str(&request_body(body));
                 b.push_str(
                     "case $1 in\n\
                      active) : ;;\n\
@@ -160,4 +141,29 @@ impl Module for DockerSwarm {
         }
         o
     }
+}
+
+/// The addresses every swarm init or join request carries.
+fn node_body(
+    args: &Args,
+    listen: &str,
+    advertise: Option<&str>,
+) -> Result<Map<String, Value>, ModuleError> {
+    let mut body = Map::new();
+    body.insert("ListenAddr".into(), json!(listen));
+    if let Some(a) = advertise {
+        body.insert("AdvertiseAddr".into(), json!(a));
+    }
+    if let Some(a) = args.str("data_path_addr")? {
+        body.insert("DataPathAddr".into(), json!(a));
+    }
+    Ok(body)
+}
+
+/// Shell text writing a Docker API request body to `$CP_TMP/body`.
+fn request_body(body: Map<String, Value>) -> String {
+    sh::write_file(
+        "\"$CP_TMP/body\"",
+        Value::Object(body).to_string().as_bytes(),
+    )
 }
