@@ -12,7 +12,8 @@ use std::process::Command;
 use condaplay::output::Printer;
 
 use crate::support::lab_host::LabHost;
-use crate::support::playbook::{Run, parse_recap};
+use crate::support::playbook::Run;
+pub use crate::support::playbook::condaplay_in as condaplay;
 
 /// Lab servers (booted together) and a project directory to run playbooks in.
 pub struct Book {
@@ -126,25 +127,6 @@ impl Book {
         let mut all = vec!["run", playbook, "-i", "inventory.ini"];
         all.extend_from_slice(args);
         condaplay(self.dir.path(), &all)
-    }
-}
-
-pub fn condaplay(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_condaplay"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CONDAPLAY_IDENTITY")
-        .output()
-        .expect("condaplay runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let recap = parse_recap(&stdout);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        recap,
     }
 }
 

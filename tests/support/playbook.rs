@@ -113,22 +113,7 @@ impl Test {
     }
 
     pub fn condaplay(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_condaplay"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CONDAPLAY_IDENTITY")
-            .output()
-            .expect("condaplay runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let recap = parse_recap(&stdout);
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-            recap,
-        }
+        condaplay_in(self.dir.path(), args)
     }
 }
 
@@ -231,4 +216,25 @@ impl Run {
 
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `condaplay ARGS...` run in `dir`, without colours and without the caller's
+/// vault identity from the environment.
+pub fn condaplay_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_condaplay"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CONDAPLAY_IDENTITY")
+        .output()
+        .expect("condaplay runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let recap = parse_recap(&stdout);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        recap,
+    }
 }
