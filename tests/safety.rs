@@ -21,6 +21,21 @@ fn spawn_run(t: &Test, args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
+/// Pids of ssh masters for exactly this address. The pattern is anchored at
+/// the end (the master's last word is the address): unanchored, 127.0.9.1
+/// also matched the masters of 127.0.9.10..19 that a concurrent test ran.
+fn masters_of(addr: &str) -> String {
+    let out = Command::new("pgrep")
+        .args([
+            "-f",
+            "--",
+            &format!("^ssh -M .* -- {}$", addr.replace('.', "\\.")),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn wait_for(path: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !path.exists() {
@@ -59,6 +74,8 @@ fn sigint_prints_the_recap_and_closes_master_connections() {
     let t = Test::new().hosts(1).playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: touch {{ scratch }}/started; sleep 30\n");
     let child = spawn_run(&t, &[]);
     wait_for(&t.scratch(0).join("started"));
+    // The pattern finds the live master, so its absence below means something.
+    assert!(!masters_of(&t.hosts[0].addr).is_empty(), "no master found");
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -66,15 +83,8 @@ fn sigint_prints_the_recap_and_closes_master_connections() {
     assert!(stdout.contains("PLAY RECAP"), "{stdout}");
     // No ssh master for this host outlives the run.
     std::thread::sleep(Duration::from_millis(300));
-    let masters = Command::new("pgrep")
-        .args(["-f", &format!("ssh -M .*{}", t.hosts[0].addr)])
-        .output()
-        .unwrap();
-    assert!(
-        masters.stdout.is_empty(),
-        "ssh masters left: {}",
-        String::from_utf8_lossy(&masters.stdout)
-    );
+    let masters = masters_of(&t.hosts[0].addr);
+    assert!(masters.is_empty(), "ssh masters left: {masters}");
 }
 
 #[test]
@@ -102,14 +112,10 @@ fn killing_the_controller_never_leaves_a_half_written_file() {
         );
     }
     // The ssh masters died with the controller.
-    let masters = Command::new("pgrep")
-        .args(["-f", &format!("ssh -M .*{}", t.hosts[0].addr)])
-        .output()
-        .unwrap();
+    let masters = masters_of(&t.hosts[0].addr);
     assert!(
-        masters.stdout.is_empty(),
-        "ssh masters outlived a killed controller: {}",
-        String::from_utf8_lossy(&masters.stdout)
+        masters.is_empty(),
+        "ssh masters outlived a killed controller: {masters}"
     );
 }
 

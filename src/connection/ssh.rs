@@ -27,10 +27,17 @@ impl SshConnection {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        // A controller that dies between fork and prctl sends no signal, so the
+        // child checks that its parent is still the controller once armed.
+        let controller = std::process::id() as libc::pid_t;
+        // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing else
+        // runs between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                if libc::getppid() != controller {
+                    libc::_exit(1);
+                }
                 Ok(())
             });
         }
