@@ -21,6 +21,16 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
     /// `None` when the remote side died without an exit status.
     pub status: Option<i32>,
+    /// The program ran to its end: `status` is its own, not that of a shell
+    /// that died under it.
+    pub complete: bool,
+}
+
+impl ExecOutput {
+    /// The program's exit status, when it ran to its end.
+    pub fn finished(&self) -> Option<i32> {
+        self.status.filter(|_| self.complete)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -143,6 +143,7 @@ impl Shell {
                                 stdout: u.stdout,
                                 stderr: u.stderr,
                                 status,
+                                complete: true,
                             }),
                         });
                         continue;
@@ -155,6 +156,7 @@ impl Shell {
                             stdout: std::mem::take(buf),
                             stderr: Vec::new(),
                             status: None,
+                            complete: false,
                         }));
                         break;
                     }

@@ -59,7 +59,7 @@ pub async fn run_module(
                 },
             );
             let out = conn.exec(&program, opts.become_).await?;
-            let mut raws = protocol::parse(&out.stdout);
+            let mut raws = protocol::parse_unit(&out.stdout, &out.stderr, out.finished());
             match raws.pop() {
                 Some(raw) if raw.status.is_some() => Ok(m.finish(&args, raw)),
                 _ => Err(AdhocError::Conn(ConnError::Lost(

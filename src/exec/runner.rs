@@ -329,7 +329,7 @@ impl<'a> Runner<'a> {
             .collect()
             .await;
         for (h, r) in results {
-            match r.map(|out| protocol::parse(&out.stdout)) {
+            match r.map(|out| protocol::parse_unit(&out.stdout, &out.stderr, out.finished())) {
                 Ok(mut raws) if raws.first().is_some_and(|r| r.status == Some(0)) => {
                     let raw = raws.remove(0);
                     self.hosts[h].facts = Some(facts::from_records(&raw.ret));
@@ -1325,7 +1325,7 @@ impl<'a> Runner<'a> {
                 .filter(|(pi, out)| {
                     let Ok(out) = out else { return false };
                     let plan = &plans[**pi];
-                    let raws = protocol::parse(&out.stdout);
+                    let raws = protocol::parse_unit(&out.stdout, &out.stderr, out.finished());
                     let (Some(raw), Some(args)) = (
                         raws.into_iter().next(),
                         plan.items.first().and_then(|i| i.args.as_ref()),
@@ -1435,7 +1435,7 @@ impl<'a> Runner<'a> {
         }
         let mut raws = match out {
             Some(Ok(o)) => {
-                let parsed = protocol::parse(&o.stdout);
+                let parsed = protocol::parse_unit(&o.stdout, &o.stderr, o.finished());
                 if parsed.len() < plan.bodies.len() || parsed.iter().any(|r| r.status.is_none()) {
                     let stderr = String::from_utf8_lossy(&o.stderr).trim().to_string();
                     let msg = if o.status.is_none() || o.status == Some(255) {

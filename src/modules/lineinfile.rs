@@ -624,6 +624,15 @@ impl Module for Lineinfile {
             );
         }
         b.push_str("[ -d \"$cp_f\" ] && cp_fail \"Destination $cp_f is a directory !\"\n");
+        if state == "present" && regexp.is_none() && search.is_none() && !line.contains('\n') {
+            // The common idempotent case costs one grep: the exact line is
+            // there, so nothing moves (whatever insertafter/insertbefore say).
+            b.push_str(
+                "if [ -f \"$cp_f\" ] && grep -qxF -e \"$cp_line\" -- \"$cp_f\" 2>/dev/null; then\n",
+            );
+            b.push_str(&attrs_only(args)?);
+            b.push_str("  cp_ret dest \"$cp_f\"; exit 0\nfi\n");
+        }
         b.push_str("if [ -e \"$cp_f\" ]; then cat \"$cp_f\" > \"$CP_TMP/old\" || cp_fail \"cannot read $cp_f\"; else : > \"$CP_TMP/old\"; fi\n");
         b.push_str(": > \"$CP_TMP/m\"; : > \"$CP_TMP/ins\"\n");
         match (&ere, &search) {

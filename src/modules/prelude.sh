@@ -13,8 +13,9 @@ trap 'exit 143' TERM
 CP_TMP=$CP_BASE/w
 mkdir "$CP_TMP" || { printf '\036failed\000cannot create a private temporary directory\000'; exit 1; }
 cp_rec() { printf '\036%s\000%s\000' "$1" "$2"; }
-# A record whose value is a file's content (binary-safe but for NUL bytes).
-cp_recf() { printf '\036%s\000' "$1"; tr -d '\000' < "$2"; printf '\000'; }
+# A record whose value is a file's content (binary-safe but for NUL bytes);
+# an empty file costs no program.
+cp_recf() { printf '\036%s\000' "$1"; [ -s "$2" ] && tr -d '\000' < "$2"; printf '\000'; }
 cp_changed() { cp_rec changed 1; }
 cp_ret() { cp_rec "ret.$1" "$2"; }
 cp_msg() { cp_rec msg "$1"; }

@@ -46,6 +46,17 @@ pub fn task_program(bodies: &[String], opts: &ProgramOptions) -> String {
             p.push_str(&format!("export {k}={}\n", sh::quote(v)));
         }
     }
+    if let [body] = bodies {
+        // One item: the body runs directly in the task's subshell (one fork
+        // less per task); its exit status and stderr are the unit's, which
+        // cp_task reports (`cp.status`, `cp.stderr`; see parse_unit).
+        p.push_str("cp_rec item 0\n");
+        p.push_str(body);
+        if !body.ends_with('\n') {
+            p.push('\n');
+        }
+        return p;
+    }
     for (i, body) in bodies.iter().enumerate() {
         p.push_str(&format!("cp_rec item {i}\n(\n"));
         p.push_str(body);
@@ -167,6 +178,22 @@ fn valid_name(k: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Splits a unit's output into one [`Raw`] per item. An item that reported
+/// no status of its own ended the program: a single body runs without a
+/// subshell of its own (see [`task_program`]), so its status and stderr are
+/// the program's. `finished` is the program's exit status when it ran to its
+/// end (`None` when the shell died under it).
+pub fn parse_unit(stdout: &[u8], stderr: &[u8], finished: Option<i32>) -> Vec<Raw> {
+    let mut items = parse(stdout);
+    if let (Some(st), Some(last)) = (finished, items.last_mut()) {
+        if last.status.is_none() {
+            last.status = Some(st);
+            last.stderr = String::from_utf8_lossy(stderr).into_owned();
+        }
+    }
+    items
 }
 
 /// Splits a program's stdout into one [`Raw`] per item, in order. Bytes

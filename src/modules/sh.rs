@@ -13,9 +13,24 @@ pub fn quote(s: &str) -> String {
 }
 
 /// Shell text that writes `data` into the file named by the shell word `dest`.
-/// Base64 inside a quoted here-document: no byte of the data is interpreted.
+/// Text goes through the shell's builtin printf (no program to start, and no
+/// argument list a process listing could show); data with NUL bytes, or too
+/// big to hold in a shell word comfortably, as base64 inside a quoted
+/// here-document. Either way no byte of the data is interpreted.
 pub fn write_file(dest: &str, data: &[u8]) -> String {
     use base64::Engine;
+    const WORD_MAX: usize = 64 << 10;
+    if data.len() <= WORD_MAX && !data.contains(&0) {
+        if let Ok(text) = std::str::from_utf8(data) {
+            let mut out = String::with_capacity(data.len() + 32);
+            out.push_str("printf '%s' ");
+            out.push_str(&quote(text));
+            out.push_str(" > ");
+            out.push_str(dest);
+            out.push_str(" || cp_fail 'cannot write a temporary file'\n");
+            return out;
+        }
+    }
     let encoded = base64::engine::general_purpose::STANDARD.encode(data);
     let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 + 64);
     out.push_str("cp_b64 ");

@@ -7,6 +7,30 @@ use super::{Arg, Args, Module, ModuleError, Outcome, Plan, PlanCtx, Raw, Spec, s
 
 pub struct Systemd;
 
+/// `cp_show` reads the unit's state into variables with one `systemctl show`;
+/// `cp_enabled` answers as `systemctl is-enabled` would (exit 0 for the
+/// states it counts as enabled). A unit whose file state `show` leaves open
+/// (SysV scripts: generated, or empty) asks is-enabled itself.
+const SHOW: &str = r#"cp_show() {
+  systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p MainPID -- "$cp_u" > "$CP_TMP/show" 2>/dev/null
+  cp_load=; cp_active=; cp_ufs=; cp_status=
+  while IFS= read -r cp_l; do
+    cp_status="$cp_status$cp_l
+"
+    case $cp_l in
+      LoadState=*) cp_load=${cp_l#*=} ;;
+      ActiveState=*) cp_active=${cp_l#*=} ;;
+      UnitFileState=*) cp_ufs=${cp_l#*=} ;;
+    esac
+  done < "$CP_TMP/show"
+  case $cp_ufs in generated|'') cp_ufs=$(systemctl is-enabled -- "$cp_u" 2>/dev/null) ;; esac
+}
+cp_enabled() {
+  case $cp_ufs in enabled|enabled-runtime|alias|static|indirect|generated|transient) return 0 ;; esac
+  return 1
+}
+"#;
+
 const STATES: &[&str] = &["started", "stopped", "restarted", "reloaded"];
 
 static SPEC: Spec = Spec::new(&[
@@ -82,13 +106,12 @@ impl Module for Systemd {
         };
         let u = sh::quote(&name);
         b.push_str(&format!("cp_u={u}\ncp_ret name \"$cp_u\"\n"));
-        b.push_str("cp_prop() { systemctl show -p \"$1\" --value -- \"$cp_u\" 2>/dev/null; }\n");
-        b.push_str("cp_run() { systemctl$cp_fl \"$@\" -- \"$cp_u\" >\"$CP_TMP/out\" 2>&1 || cp_fail \"Unable to $1 service $cp_u: $(cat \"$CP_TMP/out\")\"; }\n");
-        b.push_str(&format!("cp_fl={}\n", sh::quote(&flags)));
-        b.push_str("cp_ufs=$(systemctl is-enabled -- \"$cp_u\" 2>/dev/null)\n");
-        b.push_str(
-            "if [ \"$(cp_prop LoadState)\" = not-found ] && [ \"$cp_ufs\" != masked ]; then\n",
-        );
+        // One `systemctl show` answers the idempotent case (systemctl is the
+        // costly program here); it runs again only after something changed.
+        b.push_str(SHOW);
+        b.push_str("cp_run() { cp_did=1; systemctl$cp_fl \"$@\" -- \"$cp_u\" >\"$CP_TMP/out\" 2>&1 || cp_fail \"Unable to $1 service $cp_u: $(cat \"$CP_TMP/out\")\"; }\n");
+        b.push_str(&format!("cp_fl={}\ncp_did=0\ncp_show\n", sh::quote(&flags)));
+        b.push_str("if [ \"$cp_load\" = not-found ] && [ \"$cp_ufs\" != masked ]; then\n");
         if masked == Some(false) || (state.is_none() && enabled.is_none() && masked.is_none()) {
             b.push_str("  :\n");
         } else {
@@ -97,16 +120,16 @@ impl Module for Systemd {
         b.push_str("fi\n");
         match masked {
             Some(true) => b.push_str("if [ \"$cp_ufs\" != masked ]; then cp_changed; cp_check || cp_run mask; cp_ufs=masked; fi\n"),
-            Some(false) => b.push_str("if [ \"$cp_ufs\" = masked ]; then cp_changed; cp_check || cp_run unmask; cp_ufs=$(systemctl is-enabled -- \"$cp_u\" 2>/dev/null); fi\n"),
+            Some(false) => b.push_str("if [ \"$cp_ufs\" = masked ]; then cp_changed; cp_check || { cp_run unmask; cp_show; }; fi\n"),
             None => {}
         }
         match enabled {
-            Some(true) => b.push_str("if ! systemctl is-enabled --quiet -- \"$cp_u\" 2>/dev/null; then cp_changed; cp_check || cp_run enable; fi\n"),
-            Some(false) => b.push_str("if systemctl is-enabled --quiet -- \"$cp_u\" 2>/dev/null && [ \"$cp_ufs\" != static ] && [ \"$cp_ufs\" != indirect ]; then cp_changed; cp_check || cp_run disable; fi\n"),
+            Some(true) => b.push_str("if ! cp_enabled; then cp_changed; cp_check || cp_run enable; fi\n"),
+            Some(false) => b.push_str("if cp_enabled && [ \"$cp_ufs\" != static ] && [ \"$cp_ufs\" != indirect ]; then cp_changed; cp_check || cp_run disable; fi\n"),
             None => {}
         }
         if let Some(st) = &state {
-            b.push_str("case \"$(cp_prop ActiveState)\" in active|activating|reloading) cp_running=1 ;; *) cp_running=0 ;; esac\n");
+            b.push_str("case \"$cp_active\" in active|activating|reloading) cp_running=1 ;; *) cp_running=0 ;; esac\n");
             b.push_str(match st.as_str() {
                 "started" => "if [ $cp_running = 0 ]; then cp_changed; cp_check || cp_run start; fi\n",
                 "stopped" => "if [ $cp_running = 1 ]; then cp_changed; cp_check || cp_run stop; fi\n",
@@ -115,8 +138,8 @@ impl Module for Systemd {
             });
             b.push_str(&format!("cp_ret state {}\n", sh::quote(st)));
         }
-        b.push_str("systemctl show -p ActiveState -p SubState -p LoadState -p UnitFileState -p MainPID -p Id -- \"$cp_u\" > \"$CP_TMP/show\" 2>/dev/null\ncp_recf ret.status \"$CP_TMP/show\"\n");
-        b.push_str("if systemctl is-enabled --quiet -- \"$cp_u\" 2>/dev/null; then cp_ret enabled true; else cp_ret enabled false; fi\n");
+        b.push_str("[ $cp_did = 1 ] && cp_show\ncp_rec ret.status \"$cp_status\"\n");
+        b.push_str("if cp_enabled; then cp_ret enabled true; else cp_ret enabled false; fi\n");
         Ok(Plan::Remote(b))
     }
 
