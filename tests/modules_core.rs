@@ -93,3 +93,31 @@ fn copy_keeps_owner_and_mode_of_an_existing_file() {
         "640 nobody"
     );
 }
+
+#[test]
+fn copy_writes_every_byte_as_given_text_or_binary() {
+    // Text travels through the shell's printf, binary (NUL bytes, invalid
+    // UTF-8) as base64: both must land byte for byte, and stay idempotent.
+    let h = Host::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        (
+            "text",
+            "-e %s %d \\n \\\\ '$(touch /tmp/x)' \"$HOME\" `id` ünïcødé\n\tend"
+                .as_bytes()
+                .to_vec(),
+        ),
+        ("nul", b"a\0b\0\n".to_vec()),
+        ("latin1", vec![0x63, 0x61, 0x66, 0xe9, 0x0a, 0x81, 0x88]),
+    ];
+    for (name, data) in cases {
+        let src = dir.path().join(name);
+        std::fs::write(&src, &data).unwrap();
+        let dest = h.sshd.scratch().join(name);
+        let args = format!("src: {}\ndest: {}", src.display(), dest.display());
+        let o = h.module("copy", &args);
+        assert!(o.changed && !o.failed, "{name}: {o:?}");
+        assert_eq!(std::fs::read(&dest).unwrap(), data, "{name}");
+        assert!(!h.module("copy", &args).changed, "{name}: not idempotent");
+    }
+}

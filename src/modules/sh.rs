@@ -61,4 +61,12 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
     }
+
+    #[test]
+    fn text_needs_no_program_binary_goes_as_base64() {
+        assert!(write_file("f", b"a'b\n").starts_with("printf '%s' 'a'\\''b"));
+        assert!(write_file("f", b"a\0b").starts_with("cp_b64 f"));
+        assert!(write_file("f", &[0xe9]).starts_with("cp_b64 f"));
+        assert!(write_file("f", &vec![b'x'; 100 << 10]).starts_with("cp_b64 f"));
+    }
 }
