@@ -205,3 +205,36 @@ fn json_output_is_one_document() {
     assert_eq!(doc["stats"]["web1"]["ok"], 1);
     assert_eq!(doc["plays"][0]["tasks"][0]["hosts"]["web1"]["msg"], "hello");
 }
+
+#[test]
+fn magic_variables_describe_the_play_and_its_batch() {
+    // groups, play_hosts and friends are built once per batch and shared by
+    // every host's context; each host still sees its own batch.
+    let t = Test::new().hosts(2).inventory_extra("[db]\nweb2\n").playbook(
+        r#"
+- name: magic
+  hosts: web
+  gather_facts: false
+  serial: 1
+  tasks:
+    - copy:
+        dest: "{{ scratch }}/magic"
+        content: |
+          groups.web={{ groups.web | join(',') }} groups.db={{ groups.db | join(',') }}
+          play_hosts={{ play_hosts | join(',') }} batch={{ ansible_play_batch | join(',') }}
+          all={{ ansible_play_hosts_all | join(',') }} check={{ ansible_check_mode }}
+          play={{ ansible_play_name }} dir={{ playbook_dir is defined }} omit={{ 'x' if omit else '' }}
+          groups_of_me={{ group_names | join(',') }}
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(2);
+    let web2 = support::playbook::read(&t.scratch(1).join("magic"));
+    assert_eq!(
+        web2,
+        "groups.web=web1,web2 groups.db=web2\nplay_hosts=web2 batch=web2\n\
+all=web1,web2 check=False\nplay=magic dir=True omit=x\ngroups_of_me=db,web\n"
+    );
+    let web1 = support::playbook::read(&t.scratch(0).join("magic"));
+    assert!(web1.contains("play_hosts=web1 batch=web1\n"), "{web1}");
+    assert!(web1.contains("groups_of_me=web\n"), "{web1}");
+}

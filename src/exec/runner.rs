@@ -22,7 +22,7 @@ use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
 use crate::playbook::{Action, Node, Play, Serial, Task, Templated};
-use crate::template::{Context, Templar};
+use crate::template::{Context, Shared, Templar};
 
 pub struct Options {
     pub check: bool,
@@ -84,6 +84,7 @@ struct HostPlan {
     become_: Option<Become>,
     /// How to reach the host, when worked out before `vars` was let go.
     target: Option<Target>,
+    magic: Shared,
     env: Vec<(String, String)>,
     check: bool,
     diff: bool,
@@ -235,8 +236,7 @@ impl<'a> Runner<'a> {
             let play_ctx = PlayCtx {
                 play,
                 pv: &pv,
-                all: &all_names,
-                batch: &batch_names,
+                magic: self.magic_vars(play, &all_names, &batch_names),
             };
             if play.gather_facts {
                 let need: Vec<usize> = batch
@@ -311,7 +311,7 @@ impl<'a> Runner<'a> {
             jobs.push((
                 h,
                 self.conn_cell(&self.hosts[h].name.clone()),
-                self.target_for(&self.hosts[h].name.clone(), &vars),
+                self.target_for(&self.hosts[h].name.clone(), &vars, &pc.magic),
             ));
         }
         let program = &program;
@@ -607,26 +607,6 @@ impl<'a> Runner<'a> {
                 .map(Value::String)
                 .collect(),
         );
-        raw.insert("groups".into(), Value::Object(self.inv.groups()));
-        raw.insert("play_hosts".into(), Value::Array(pc.batch.to_vec()));
-        raw.insert("ansible_play_batch".into(), Value::Array(pc.batch.to_vec()));
-        raw.insert("ansible_play_hosts".into(), Value::Array(pc.all.to_vec()));
-        raw.insert(
-            "ansible_play_hosts_all".into(),
-            Value::Array(pc.all.to_vec()),
-        );
-        raw.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
-        raw.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
-        raw.insert("ansible_verbosity".into(), Value::from(self.opts.verbose));
-        raw.insert(
-            "playbook_dir".into(),
-            Value::String(self.playbook_dir.display().to_string()),
-        );
-        raw.insert(
-            "ansible_play_name".into(),
-            Value::String(pc.play.name.clone()),
-        );
-        raw.insert("omit".into(), Value::String(OMIT.into()));
         // Role parameters and extra vars outrank set_fact: they go on top again.
         let mut top = self.opts.extra_vars.clone();
         if let Some(role) = task.and_then(|t| t.role.as_ref()) {
@@ -634,7 +614,9 @@ impl<'a> Runner<'a> {
             params.extend(top);
             top = params;
         }
-        let mut ctx = Context::new(&templated).with_raw(&raw);
+        let mut ctx = Context::new(&templated)
+            .with_raw(&raw)
+            .with_shared(&pc.magic);
         if !top.is_empty() {
             ctx = ctx.with(&top);
         }
@@ -645,8 +627,32 @@ impl<'a> Runner<'a> {
         (map, ctx)
     }
 
-    /// How to reach `name`: its inventory variables, rendered.
-    fn target_for(&self, name: &str, task_vars: &Map<String, Value>) -> Target {
+    /// The variables that are the same for every host of a batch. They are
+    /// converted once and shared by every context (never copied into the
+    /// per-host maps): with 50 hosts, `groups` and the four lists of play
+    /// hosts alone were most of the controller's memory.
+    fn magic_vars(&self, play: &Play, all: &[Value], batch: &[Value]) -> Shared {
+        let mut m = Map::new();
+        m.insert("groups".into(), Value::Object(self.inv.groups()));
+        m.insert("play_hosts".into(), Value::Array(batch.to_vec()));
+        m.insert("ansible_play_batch".into(), Value::Array(batch.to_vec()));
+        m.insert("ansible_play_hosts".into(), Value::Array(all.to_vec()));
+        m.insert("ansible_play_hosts_all".into(), Value::Array(all.to_vec()));
+        m.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
+        m.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
+        m.insert("ansible_verbosity".into(), Value::from(self.opts.verbose));
+        m.insert(
+            "playbook_dir".into(),
+            Value::String(self.playbook_dir.display().to_string()),
+        );
+        m.insert("ansible_play_name".into(), Value::String(play.name.clone()));
+        m.insert("omit".into(), Value::String(OMIT.into()));
+        Shared::new(&m)
+    }
+
+    /// How to reach `name`: its inventory variables, rendered (with the
+    /// play's magic variables in scope).
+    fn target_for(&self, name: &str, task_vars: &Map<String, Value>, magic: &Shared) -> Target {
         let mut vars = task_vars.clone();
         if task_vars.get("inventory_hostname").and_then(Value::as_str) != Some(name) {
             // Delegation: the other host's own connection variables only.
@@ -657,7 +663,7 @@ impl<'a> Runner<'a> {
                 vars.extend(self.hosts[i].inventory.clone());
             }
         }
-        let ctx = Context::new(&vars);
+        let ctx = Context::new(&vars).with_shared(magic);
         let mut rendered = Map::new();
         for k in crate::connection::CONNECTION_VARS {
             if let Some(v) = vars.get(*k) {
@@ -696,6 +702,7 @@ impl<'a> Runner<'a> {
             delegate: None,
             become_: None,
             target: None,
+            magic: pc.magic.clone(),
             env: Vec::new(),
             check: self.opts.check,
             diff: self.opts.diff,
@@ -1068,7 +1075,7 @@ impl<'a> Runner<'a> {
                 continue;
             }
             let name = self.hosts[h].name.clone();
-            let target = self.target_for(&name, &plans[0][hi].vars);
+            let target = self.target_for(&name, &plans[0][hi].vars, &pc.magic);
             jobs.push((hi, self.conn_cell(&name), target, chain));
         }
         // Many plans wait here at once: keep what finishing them needs (the
@@ -1077,7 +1084,7 @@ impl<'a> Runner<'a> {
             for p in per_task.iter_mut() {
                 if !p.bodies.is_empty() {
                     let name = self.hosts[p.host].name.clone();
-                    p.target = Some(self.target_for(&name, &p.vars));
+                    p.target = Some(self.target_for(&name, &p.vars, &p.magic));
                 }
                 if tasks[ti].changed_when.is_none() {
                     p.vars = Map::new();
@@ -1179,7 +1186,7 @@ impl<'a> Runner<'a> {
             let target = p
                 .target
                 .clone()
-                .unwrap_or_else(|| self.target_for(&conn_name, &p.vars));
+                .unwrap_or_else(|| self.target_for(&conn_name, &p.vars, &p.magic));
             let program = plan_program(p);
             jobs.push((
                 pi,
@@ -1784,8 +1791,8 @@ pub const OMIT: &str = "__omit_place_holder__condaplay";
 struct PlayCtx<'p> {
     play: &'p Play,
     pv: &'p PlayVars,
-    all: &'p [Value],
-    batch: &'p [Value],
+    /// The play's magic variables for this batch (`groups`, `play_hosts`...).
+    magic: Shared,
 }
 
 fn search_dirs(task: &Task, playbook_dir: &std::path::Path) -> Vec<PathBuf> {

@@ -96,6 +96,16 @@ impl Context {
         self.on_top(raw_layer(extra))
     }
 
+    /// This context with `shared` on top (it wins): a layer converted once
+    /// and put under many contexts (a play's magic variables, whose lists of
+    /// hosts would otherwise be copied into every host's every task).
+    pub fn with_shared(&self, shared: &Shared) -> Context {
+        let mut layers = Vec::with_capacity(self.scope.layers.len() + 1);
+        layers.push(shared.0.clone());
+        layers.extend(self.scope.layers.iter().cloned());
+        Context::from_layers(layers)
+    }
+
     /// This context with one more variable `name` whose value is the whole of
     /// `other` (e.g. `hostvars` built once with [`Context::lazy`] and shared).
     pub fn with_context(&self, name: &str, other: &Context) -> Context {
@@ -120,6 +130,23 @@ impl Context {
             .ok()
             .filter(|v| !v.is_undefined())?;
         native::to_json(&v).ok()
+    }
+}
+
+/// Variables converted once for many contexts ([`Context::with_shared`]);
+/// never templated.
+#[derive(Clone)]
+pub struct Shared(Arc<Layer>);
+
+impl Shared {
+    pub fn new(vars: &Vars) -> Shared {
+        Shared(Arc::new(raw_layer(vars)))
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Shared")
     }
 }
 

@@ -33,7 +33,7 @@ use std::borrow::Cow;
 use cache::Engine;
 use minijinja::value::Value;
 
-pub use context::Context;
+pub use context::{Context, Shared};
 pub use error::{Origin, TemplateError};
 
 /// Variables as the rest of condaplay holds them.
