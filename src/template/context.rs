@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -141,6 +142,47 @@ pub struct Shared(Arc<Layer>);
 impl Shared {
     pub fn new(vars: &Vars) -> Shared {
         Shared(Arc::new(raw_layer(vars)))
+    }
+}
+
+impl Shared {
+    /// A layer that holds nothing but notes when a template looks up one of
+    /// `names`: put on top of a context, it tells whether rendering needed
+    /// variables that are not there yet (facts still on their way).
+    pub fn probe(names: Arc<std::collections::HashSet<String>>) -> (Shared, Arc<AtomicBool>) {
+        let hit = Arc::new(AtomicBool::new(false));
+        let plain = Value::from_object(Probe {
+            names,
+            hit: hit.clone(),
+        });
+        let layer = Layer {
+            plain,
+            templated: HashMap::new(),
+        };
+        (Shared(Arc::new(layer)), hit)
+    }
+}
+
+#[derive(Debug)]
+struct Probe {
+    names: Arc<std::collections::HashSet<String>>,
+    hit: Arc<AtomicBool>,
+}
+
+impl Object for Probe {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if key.as_str().is_some_and(|k| self.names.contains(k)) {
+            self.hit.store(true, Ordering::Relaxed);
+        }
+        None
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Empty
     }
 }
 
@@ -309,6 +351,22 @@ mod tests {
         // Upper layers win over lower ones.
         let over = a.with(&vars(json!({"pkg": "fixed"})));
         assert_eq!(t.render_str("{{ pkg }}", &over).unwrap(), json!("fixed"));
+    }
+
+    #[test]
+    fn a_probe_notes_lookups_of_its_names_only() {
+        let names = Arc::new(["ansible_facts".to_string()].into_iter().collect());
+        let (probe, hit) = Shared::probe(names);
+        let ctx = Context::new(&vars(json!({"x": 1, "y": "{{ x }}"}))).with_shared(&probe);
+        let t = Templar::new();
+        assert_eq!(t.render_str("{{ y + 1 }}", &ctx).unwrap(), json!(2));
+        assert!(!hit.load(Ordering::Relaxed));
+        let r = t.render_str("{{ ansible_facts.os_family | default('?') }}", &ctx);
+        assert_eq!(r.unwrap(), json!("?"));
+        assert!(
+            hit.load(Ordering::Relaxed),
+            "a guarded lookup is still a lookup"
+        );
     }
 
     #[test]
