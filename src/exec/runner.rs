@@ -98,6 +98,8 @@ struct ItemPlan {
     item: Option<(String, Value)>,
     args: Option<Args>,
     state: ItemState,
+    /// The `when` condition that skipped the item, for its registered result.
+    false_condition: Option<String>,
 }
 
 enum ItemState {
@@ -835,6 +837,7 @@ impl<'a> Runner<'a> {
                 item: item_binding,
                 args: None,
                 state: ItemState::Skipped,
+                false_condition: None,
             };
             let mut when_ok = true;
             for cond in &task.common.when {
@@ -842,6 +845,7 @@ impl<'a> Runner<'a> {
                     Ok(true) => {}
                     Ok(false) => {
                         when_ok = false;
+                        ip.false_condition = Some(cond.clone());
                         break;
                     }
                     Err(e) => {
@@ -969,12 +973,19 @@ impl<'a> Runner<'a> {
             }
         }
         if let (true, Some((reg, facts))) = (run_once, first_registered) {
+            // Ansible fails every host of the batch with the one that ran the
+            // task (so each goes to its rescue), counting the failure on that
+            // one alone.
+            let failed = self.hosts[all_hosts[0]].failed;
             for &h in all_hosts.iter().skip(1) {
                 if let Some(name) = &task.register {
                     self.hosts[h].host_facts.insert(name.clone(), reg.clone());
                 }
                 if let Some(f) = &facts {
                     self.hosts[h].host_facts.extend(f.clone());
+                }
+                if failed {
+                    self.hosts[h].failed = true;
                 }
             }
         }
@@ -1415,7 +1426,10 @@ impl<'a> Runner<'a> {
                 .iter()
                 .all(|i| matches!(i.state, ItemState::Skipped))
         {
-            let reg = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+            let reg = skipped_result(task, &plan.items);
+            if let Some(r) = &task.register {
+                self.hosts[h].host_facts.insert(r.clone(), reg.clone());
+            }
             let item_lines: Vec<(String, Status, Value)> = plan
                 .items
                 .iter()
@@ -1477,13 +1491,18 @@ impl<'a> Runner<'a> {
         let mut results: Vec<ItemResult> = Vec::new();
         for ip in plan.items.drain(..) {
             let (outcome, ran) = match ip.state {
-                ItemState::Skipped => (
-                    Outcome {
+                ItemState::Skipped => {
+                    let mut o = Outcome {
                         skipped: true,
                         ..Outcome::ok()
-                    },
-                    false,
-                ),
+                    };
+                    if let Value::Object(m) = skip_result(ip.false_condition.as_deref()) {
+                        o.ret = m;
+                        o.ret.remove("changed");
+                        o.ret.remove("skipped");
+                    }
+                    (o, false)
+                }
                 ItemState::Done(o) => (o, true),
                 ItemState::Error(e) => (Outcome::fail(e), true),
                 ItemState::Remote(i) => {
@@ -1569,11 +1588,8 @@ impl<'a> Runner<'a> {
                     r
                 })
                 .collect();
-            let mut m = json!({"results": list, "changed": any_changed, "failed": any_failed, "msg": if any_failed { "One or more items failed" } else { "All items completed" }});
-            if all_skipped {
-                m["skipped"] = Value::Bool(true);
-            }
-            m
+            // Ansible sets `skipped` on every looped result (false when an item ran).
+            json!({"results": list, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": if any_failed { "One or more items failed" } else { "All items completed" }})
         } else {
             results
                 .first()
@@ -1773,6 +1789,39 @@ fn result_ctx(
         extra.insert(r.clone(), reg.clone());
     }
     plan.ctx.with_raw(&extra)
+}
+
+/// What a task (or loop item) skipped by `when` registers, as ansible-core 2.19.
+fn skip_result(false_condition: Option<&str>) -> Value {
+    let mut m =
+        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+    if let Some(c) = false_condition {
+        m["false_condition"] = Value::String(c.to_string());
+    }
+    m
+}
+
+/// What a task whose items were all skipped (or had none) registers.
+fn skipped_result(task: &Task, items: &[ItemPlan]) -> Value {
+    if task.loop_.is_none() {
+        return skip_result(items.first().and_then(|i| i.false_condition.as_deref()));
+    }
+    if items.is_empty() {
+        return json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
+    }
+    let results: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let mut r = skip_result(i.false_condition.as_deref());
+            if let Some((k, v)) = &i.item {
+                r[k.as_str()] = v.clone();
+                r["item"] = v.clone();
+                r["ansible_loop_var"] = Value::String(k.clone());
+            }
+            r
+        })
+        .collect();
+    json!({"changed": false, "skipped": true, "msg": "All items skipped", "results": results})
 }
 
 /// An item's label, its loop binding, its outcome, and whether it ran.
