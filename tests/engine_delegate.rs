@@ -6,6 +6,85 @@ mod support;
 use support::playbook::read;
 use support::{Recap, Test};
 
+/// Lines of a file, sorted: hosts run in parallel, so their order varies.
+fn sorted_lines(p: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = read(p).lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn delegate_to_is_rendered_per_loop_item_and_each_item_runs_on_its_delegate() {
+    let t = Test::new()
+        .hosts(4)
+        .inventory_extra("[lb]\nweb3\nweb4\n")
+        .playbook(
+            r#"
+- hosts: web1:web2
+  gather_facts: false
+  tasks:
+    # $SSH_CONNECTION names the server the shell runs on: proof of where
+    # the item ran, not just of which file it wrote.
+    - name: drain in every load balancer
+      shell: set -- $SSH_CONNECTION; echo "{{ inventory_hostname }} $3:$4" >> {{ hostvars[item].scratch }}/drained
+      loop: "{{ groups['lb'] }}"
+      delegate_to: "{{ item }}"
+      register: drained
+    - assert:
+        that:
+          - drained.results | length == 2
+          - drained.results[0].item == 'web3'
+          - drained.results[1].item == 'web4'
+          - drained.results[1] is changed
+          - drained is changed
+"#,
+        );
+    let run = t.run(&[]);
+    run.assert_exit(0).assert_changed(2);
+    for lb in [2, 3] {
+        let at = format!("{}:{}", t.hosts[lb].addr, t.hosts[lb].port);
+        assert_eq!(
+            sorted_lines(&t.scratch(lb).join("drained")),
+            vec![format!("web1 {at}"), format!("web2 {at}")],
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(!t.scratch(0).join("drained").exists());
+    assert!(!t.scratch(1).join("drained").exists());
+}
+
+#[test]
+fn per_item_delegation_mixes_delegated_and_own_items_and_skips_by_item() {
+    let t = Test::new().hosts(2).playbook(
+        r#"
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - shell: set -- $SSH_CONNECTION; echo "{{ item }} $3:$4" >> {{ hostvars[item].scratch }}/where
+      loop: [web2, web1, skipme, web2]
+      delegate_to: "{{ item }}"
+      when: item != 'skipme'
+      register: out
+    - assert:
+        that:
+          - out.results | length == 4
+          - out.results[2] is skipped
+          - out.results[3].item == 'web2'
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(1);
+    let at = |i: usize| format!("{}:{}", t.hosts[i].addr, t.hosts[i].port);
+    assert_eq!(
+        read(&t.scratch(0).join("where")),
+        format!("web1 {}\n", at(0))
+    );
+    assert_eq!(
+        read(&t.scratch(1).join("where")),
+        format!("web2 {0}\nweb2 {0}\n", at(1))
+    );
+}
+
 #[test]
 fn run_once_applies_its_registered_result_and_facts_to_every_host_of_the_batch() {
     let t = Test::new().hosts(3).playbook(

@@ -80,7 +80,10 @@ struct HostPlan {
     ctx: Context,
     items: Vec<ItemPlan>,
     bodies: Vec<String>,
-    delegate: Option<String>,
+    /// Where each body runs: `delegate_to` rendered for its item, `None`
+    /// for the host itself. Bodies for one host sit together (see
+    /// [`group_by_connection`]), each run of them is one program.
+    delegates: Vec<Option<String>>,
     become_: Option<Become>,
     /// How to reach the host, when worked out before `vars` was let go.
     target: Option<Target>,
@@ -695,7 +698,7 @@ impl<'a> Runner<'a> {
             vars,
             items: Vec::new(),
             bodies: Vec::new(),
-            delegate: None,
+            delegates: Vec::new(),
             become_: None,
             target: None,
             env: Vec::new(),
@@ -746,9 +749,6 @@ impl<'a> Runner<'a> {
             .transpose()?
             .and_then(|v| v.as_str().map(str::to_string));
             plan.become_ = Some(Become { user, password });
-        }
-        if let Some(d) = &c.delegate_to {
-            plan.delegate = Some(self.render_string(d, &ctx)?);
         }
         for env in &c.environment {
             match self
@@ -856,6 +856,18 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
+            // Ansible renders delegate_to per item, with the item in scope.
+            let delegate = match (&c.delegate_to, when_ok) {
+                (Some(d), true) => match self.render_string(d, ctx_ref) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        ip.state = ItemState::Error(format!("delegate_to: {e}"));
+                        when_ok = false;
+                        None
+                    }
+                },
+                _ => None,
+            };
             if when_ok {
                 ip.state = match self
                     .templar
@@ -878,6 +890,7 @@ impl<'a> Runner<'a> {
                             Ok(Plan::Done(o)) => ItemState::Done(o),
                             Ok(Plan::Remote(body)) => {
                                 plan.bodies.push(body);
+                                plan.delegates.push(delegate);
                                 ItemState::Remote(plan.bodies.len() - 1)
                             }
                             Err(e) => ItemState::Error(e.to_string()),
@@ -890,6 +903,7 @@ impl<'a> Runner<'a> {
             }
             plan.items.push(ip);
         }
+        group_by_connection(plan, &self.hosts[plan.host].name);
         Ok(())
     }
 
@@ -1183,39 +1197,62 @@ impl<'a> Runner<'a> {
             if p.error.is_some() || p.bodies.is_empty() {
                 continue;
             }
-            let conn_name = p
-                .delegate
-                .clone()
-                .unwrap_or_else(|| self.hosts[p.host].name.clone());
-            let target = p
-                .target
-                .clone()
-                .unwrap_or_else(|| self.target_for(&conn_name, &p.vars));
-            let program = plan_program(p);
-            jobs.push((
-                pi,
-                self.conn_cell(&conn_name),
-                target,
-                program,
-                p.become_.clone(),
-            ));
+            let own = &self.hosts[p.host].name;
+            // One program per connection the items go to, in item order.
+            let mut runs = Vec::new();
+            let mut start = 0;
+            while start < p.bodies.len() {
+                let conn = &p.delegates[start];
+                let end = (start..p.bodies.len())
+                    .find(|&i| p.delegates[i] != *conn)
+                    .unwrap_or(p.bodies.len());
+                let conn_name = conn.clone().unwrap_or_else(|| own.clone());
+                let target = match (&p.target, conn) {
+                    (Some(t), None) => t.clone(),
+                    _ => self.target_for(&conn_name, &p.vars),
+                };
+                let program = protocol::task_program(
+                    &p.bodies[start..end],
+                    &protocol::ProgramOptions {
+                        check: p.check,
+                        diff: p.diff,
+                        env: &p.env,
+                    },
+                )
+                .into_bytes();
+                runs.push((end - start, self.conn_cell(&conn_name), target, program));
+                start = end;
+            }
+            jobs.push((pi, runs, p.become_.clone()));
         }
         let ctl = self.control_dir.path().to_path_buf();
         let progress = super::progress::Progress::new(self.report.printer);
-        let results = futures::stream::iter(jobs.into_iter().map(
-            |(pi, cell, target, program, become_)| {
-                let ctl = ctl.clone();
-                let bar = progress.host(&self.hosts[plans[pi].host].name);
-                async move {
+        let results = futures::stream::iter(jobs.into_iter().map(|(pi, runs, become_)| {
+            let ctl = ctl.clone();
+            let bar = progress.host(&self.hosts[plans[pi].host].name);
+            async move {
+                // A host's runs go one after the other, as its loop items would.
+                let mut outs = Vec::with_capacity(runs.len());
+                let last = runs.len() - 1;
+                for (i, (n, cell, target, program)) in runs.into_iter().enumerate() {
                     let r = match connect(&cell, target, &ctl).await {
                         Ok(conn) => conn.exec(&program, become_.as_ref()).await,
                         Err(e) => Err(ConnError::Unreachable(e)),
                     };
-                    drop(bar);
-                    (pi, r)
+                    let stop = i < last
+                        && match &r {
+                            Ok(o) => !complete(o, n),
+                            Err(_) => true,
+                        };
+                    outs.push(r);
+                    if stop {
+                        break;
+                    }
                 }
-            },
-        ))
+                drop(bar);
+                (pi, merge_outputs(outs))
+            }
+        }))
         .buffer_unordered(self.opts.forks.max(1))
         .collect()
         .await;
@@ -1751,6 +1788,78 @@ fn sets_variables(module: &str) -> bool {
 
 /// One host's results in a batch: (task index, what its program returned).
 type TaskOutputs = Vec<(usize, Result<ExecOutput, ConnError>)>;
+
+/// Puts the bodies of a plan that go to the same connection next to each
+/// other (connections in the order their first item comes), so that each
+/// connection gets one program; the items keep their order within it.
+fn group_by_connection(plan: &mut HostPlan, own: &str) {
+    let conn = |d: &Option<String>| d.clone().unwrap_or_else(|| own.to_string());
+    for d in plan.delegates.iter_mut() {
+        if d.as_deref() == Some(own) {
+            *d = None;
+        }
+    }
+    if plan.delegates.iter().all(Option::is_none) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..plan.bodies.len()).collect();
+    let first = |i: usize| {
+        plan.delegates
+            .iter()
+            .position(|d| conn(d) == conn(&plan.delegates[i]))
+            .unwrap_or(i)
+    };
+    order.sort_by_key(|&i| (first(i), i));
+    if order.iter().enumerate().all(|(new, &old)| new == old) {
+        return;
+    }
+    let mut new_index = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut bodies: Vec<Option<String>> = plan.bodies.drain(..).map(Some).collect();
+    plan.bodies = order
+        .iter()
+        .map(|&i| bodies[i].take().unwrap_or_default())
+        .collect();
+    plan.delegates = order.iter().map(|&i| plan.delegates[i].clone()).collect();
+    for ip in &mut plan.items {
+        if let ItemState::Remote(i) = &mut ip.state {
+            *i = new_index[*i];
+        }
+    }
+}
+
+/// Whether a program's output holds the results of all its `n` bodies.
+fn complete(out: &ExecOutput, n: usize) -> bool {
+    let raws = protocol::parse(&out.stdout);
+    raws.len() >= n && raws.iter().all(|r| r.status.is_some())
+}
+
+/// The outputs of one host's programs (one per connection its items went
+/// to, in body order) as one output, as if one program had run them all:
+/// their records one after the other. Only the last can have broken off
+/// (the host's runs stop there); its status then stands for the whole, so
+/// the task fails as a single program's would.
+fn merge_outputs(mut outs: Vec<Result<ExecOutput, ConnError>>) -> Result<ExecOutput, ConnError> {
+    if outs.len() == 1 {
+        return outs.pop().expect("one output");
+    }
+    let mut merged = ExecOutput {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        status: Some(0),
+    };
+    for o in outs {
+        let o = o?;
+        merged.stdout.extend_from_slice(&o.stdout);
+        merged.stderr.extend_from_slice(&o.stderr);
+        if o.status != Some(0) {
+            merged.status = o.status;
+        }
+    }
+    Ok(merged)
+}
 
 /// The program of one task on one host.
 fn plan_program(p: &HostPlan) -> Vec<u8> {
