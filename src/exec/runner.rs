@@ -21,7 +21,7 @@ use super::vars::{self, HostLayers, PlayVars};
 use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
-use crate::playbook::{Action, Node, Play, Serial, Task, Templated};
+use crate::playbook::{Action, Include, LoopSpec, Node, Play, Serial, Task, Templated};
 use crate::template::{Context, Templar};
 
 pub struct Options {
@@ -49,6 +49,8 @@ struct HostState {
     pending_failure: bool,
     ended: bool,
     notified: Vec<String>,
+    /// The loop variables of the looped includes being run for this host.
+    include_vars: Map<String, Value>,
 }
 
 type ConnCell = Arc<OnceCell<Result<Arc<Connection>, String>>>;
@@ -134,6 +136,7 @@ impl<'a> Runner<'a> {
                 pending_failure: false,
                 ended: false,
                 notified: Vec::new(),
+                include_vars: Map::new(),
             });
         }
         // Socket paths must stay short: a private directory directly in /tmp.
@@ -463,6 +466,7 @@ impl<'a> Runner<'a> {
                         }
                         flow
                     }
+                    Node::Include(inc) => self.run_include(inc, hosts, pc, rescuable).await,
                 };
                 if flow == Flow::EndPlay {
                     return flow;
@@ -632,13 +636,14 @@ impl<'a> Runner<'a> {
             Value::String(pc.play.name.clone()),
         );
         raw.insert("omit".into(), Value::String(OMIT.into()));
-        // Role parameters and extra vars outrank set_fact: they go on top again.
-        let mut top = self.opts.extra_vars.clone();
-        if let Some(role) = task.and_then(|t| t.role.as_ref()) {
-            let mut params = role.params.clone();
-            params.extend(top);
-            top = params;
-        }
+        // Role parameters, include loop variables and extra vars outrank
+        // set_fact: they go on top again, in that order.
+        let mut top = task
+            .and_then(|t| t.role.as_ref())
+            .map(|r| r.params.clone())
+            .unwrap_or_default();
+        top.extend(st.include_vars.clone());
+        top.extend(self.opts.extra_vars.clone());
         let mut ctx = Context::new(&templated).with_raw(&raw);
         if !top.is_empty() {
             ctx = ctx.with(&top);
@@ -771,33 +776,7 @@ impl<'a> Runner<'a> {
         }
         let items: Vec<Option<Value>> = match &task.loop_ {
             None => vec![None],
-            Some(l) => {
-                let rendered = self
-                    .templar
-                    .render_value(&l.items, &ctx)
-                    .map_err(|e| e.to_string())?;
-                let list = match rendered {
-                    Value::Array(a) if l.flatten => a
-                        .into_iter()
-                        .flat_map(|v| {
-                            if let Value::Array(inner) = v {
-                                inner
-                            } else {
-                                vec![v]
-                            }
-                        })
-                        .collect(),
-                    Value::Array(a) => a,
-                    Value::Object(m) if l.dict => m
-                        .into_iter()
-                        .map(|(k, v)| json!({"key": k, "value": v}))
-                        .collect(),
-                    Value::Null => Vec::new(),
-                    Value::String(s) if l.flatten => vec![Value::String(s)],
-                    other => return Err(format!("loop expects a list, got {other}")),
-                };
-                list.into_iter().map(Some).collect()
-            }
+            Some(l) => self.loop_items(l, &ctx)?.into_iter().map(Some).collect(),
         };
         if task.loop_.is_some() && items.is_empty() {
             plan.skipped_all = true;
@@ -810,13 +789,7 @@ impl<'a> Runner<'a> {
             let item_ctx;
             let (ctx_ref, item_binding) = match (&item, &task.loop_) {
                 (Some(value), Some(l)) => {
-                    let mut item_vars = Map::new();
-                    item_vars.insert(l.loop_var.clone(), value.clone());
-                    if let Some(iv) = &l.index_var {
-                        item_vars.insert(iv.clone(), Value::from(idx));
-                    }
-                    item_vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
-                    item_ctx = ctx.with_raw(&item_vars);
+                    item_ctx = ctx.with_raw(&loop_item_vars(l, idx, value));
                     (&item_ctx, Some((l.loop_var.clone(), value.clone())))
                 }
                 _ => (&ctx, None),
@@ -905,6 +878,175 @@ impl<'a> Runner<'a> {
         }
         group_by_connection(plan, &self.hosts[plan.host].name);
         Ok(())
+    }
+
+    /// A loop's items for one host.
+    fn loop_items(&self, l: &LoopSpec, ctx: &Context) -> Result<Vec<Value>, String> {
+        let rendered = self
+            .templar
+            .render_value(&l.items, ctx)
+            .map_err(|e| e.to_string())?;
+        Ok(match rendered {
+            Value::Array(a) if l.flatten => a
+                .into_iter()
+                .flat_map(|v| {
+                    if let Value::Array(inner) = v {
+                        inner
+                    } else {
+                        vec![v]
+                    }
+                })
+                .collect(),
+            Value::Array(a) => a,
+            Value::Object(m) if l.dict => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            Value::Null => Vec::new(),
+            Value::String(s) if l.flatten => vec![Value::String(s)],
+            other => return Err(format!("loop expects a list, got {other}")),
+        })
+    }
+
+    /// A looped `include_tasks`/`include_role`: each host renders its own
+    /// items and checks `when` per item; then, item by item, the included
+    /// tasks run on the hosts that have that item, with the loop variable
+    /// set (as Ansible's linear strategy runs included files in turn).
+    async fn run_include(
+        &mut self,
+        inc: &Include,
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+    ) -> Flow {
+        let task = &inc.task;
+        let Some(l) = &task.loop_ else {
+            return self.run_nodes(&inc.body, hosts, pc, rescuable).await;
+        };
+        if !self.selected_by_tags(task) {
+            return Flow::Continue;
+        }
+        let hosts = self.active(hosts);
+        if hosts.is_empty() {
+            return Flow::Continue;
+        }
+        let title = self.task_title(task, pc);
+        self.report.task(&title, "TASK");
+        let hostvars = self.hostvars();
+        let mut runs: Vec<(usize, IncludeItems)> = Vec::new();
+        for &h in &hosts {
+            let (_, ctx) = self.vars_for(h, pc, Some(task), &hostvars);
+            let name = self.hosts[h].name.clone();
+            let planned = self.loop_items(l, &ctx).and_then(|items| {
+                let mut out = Vec::new();
+                for (idx, value) in items.iter().enumerate() {
+                    let vars = loop_item_vars(l, idx, value);
+                    let item_ctx = ctx.with_raw(&vars);
+                    let mut skip = None;
+                    for cond in &task.common.when {
+                        match self.templar.eval_bool(cond, &item_ctx) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                skip = Some(cond.clone());
+                                break;
+                            }
+                            Err(e) => {
+                                return Err(format!("The conditional check '{cond}' failed: {e}"));
+                            }
+                        }
+                    }
+                    let label = match &l.label {
+                        Some(label) => self.render_string(label, &item_ctx)?,
+                        None => match value {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                    };
+                    out.push((label, vars, skip));
+                }
+                Ok(out)
+            });
+            let planned = match planned {
+                Ok(p) => p,
+                Err(e) => {
+                    let msg = format!("{}: task {:?}: {e}", task.loc, task.display_name());
+                    let st = &mut self.hosts[h];
+                    st.failed = true;
+                    if rescuable {
+                        st.pending_failure = true;
+                    } else {
+                        st.stats.count(Status::Failed, false);
+                    }
+                    self.report.host_result(
+                        &name,
+                        Status::Failed,
+                        &json!({"failed": true, "changed": false, "msg": msg}),
+                        &[],
+                        false,
+                        &[],
+                    );
+                    continue;
+                }
+            };
+            if planned.iter().all(|(_, _, skip)| skip.is_some()) {
+                let lines: Vec<(String, Status, Value)> = planned
+                    .iter()
+                    .map(|(label, _, skip)| {
+                        (label.clone(), Status::Skipped, skip_result(skip.as_deref()))
+                    })
+                    .collect();
+                self.hosts[h].stats.count(Status::Skipped, false);
+                self.report.host_result(
+                    &name,
+                    Status::Skipped,
+                    &json!({"changed": false, "skipped": true}),
+                    &lines,
+                    false,
+                    &[],
+                );
+            } else {
+                self.hosts[h].stats.count(Status::Ok, false);
+                for (label, _, skip) in &planned {
+                    self.report
+                        .included(&name, &inc.what, label, skip.is_some());
+                }
+            }
+            runs.push((
+                h,
+                planned
+                    .into_iter()
+                    .map(|(_, vars, skip)| skip.is_none().then_some(vars))
+                    .collect(),
+            ));
+        }
+        let most = runs.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+        for i in 0..most {
+            let mut these = Vec::new();
+            for (h, items) in &runs {
+                if let Some(Some(vars)) = items.get(i) {
+                    // An outer looped include's variables stay visible.
+                    let mut all = self.hosts[*h].include_vars.clone();
+                    all.extend(vars.clone());
+                    these.push((*h, all));
+                }
+            }
+            let group: Vec<usize> = these.iter().map(|(h, _)| *h).collect();
+            if self.active(&group).is_empty() {
+                continue;
+            }
+            let mut saved = Vec::new();
+            for (h, vars) in these {
+                saved.push((h, std::mem::replace(&mut self.hosts[h].include_vars, vars)));
+            }
+            let flow = self.run_nodes(&inc.body, &group, pc, rescuable).await;
+            for (h, vars) in saved {
+                self.hosts[h].include_vars = vars;
+            }
+            if flow == Flow::EndPlay {
+                return flow;
+            }
+        }
+        Flow::Continue
     }
 
     fn render_string(&self, s: &str, ctx: &Context) -> Result<String, String> {
@@ -1898,6 +2040,22 @@ fn result_ctx(
         extra.insert(r.clone(), reg.clone());
     }
     plan.ctx.with_raw(&extra)
+}
+
+/// A host's items of a looped include: the loop variables of each, or None
+/// when `when` skipped it.
+type IncludeItems = Vec<Option<Map<String, Value>>>;
+
+/// The variables a loop item sets: the loop variable, the index variable,
+/// and `ansible_loop_var`.
+fn loop_item_vars(l: &LoopSpec, idx: usize, value: &Value) -> Map<String, Value> {
+    let mut vars = Map::new();
+    vars.insert(l.loop_var.clone(), value.clone());
+    if let Some(iv) = &l.index_var {
+        vars.insert(iv.clone(), Value::from(idx));
+    }
+    vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
+    vars
 }
 
 /// What a task (or loop item) skipped by `when` registers, as ansible-core 2.19.
