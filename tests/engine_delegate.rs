@@ -61,15 +61,21 @@ fn per_item_delegation_mixes_delegated_and_own_items_and_skips_by_item() {
 - hosts: web1
   gather_facts: false
   tasks:
-    - shell: set -- $SSH_CONNECTION; echo "{{ item }} $3:$4" >> {{ hostvars[item].scratch }}/where
+    - shell: set -- $SSH_CONNECTION; echo "{{ item }} {{ idx }} $3:$4" | tee -a {{ hostvars[item].scratch }}/where
       loop: [web2, web1, skipme, web2]
+      loop_control:
+        index_var: idx
       delegate_to: "{{ item }}"
       when: item != 'skipme'
       register: out
+    # Each item's result is its own, though web2's items ran together.
     - assert:
         that:
           - out.results | length == 4
+          - out.results[0].stdout.startswith('web2 0 ')
+          - out.results[1].stdout.startswith('web1 1 ')
           - out.results[2] is skipped
+          - out.results[3].stdout.startswith('web2 3 ')
           - out.results[3].item == 'web2'
 "#,
     );
@@ -77,11 +83,11 @@ fn per_item_delegation_mixes_delegated_and_own_items_and_skips_by_item() {
     let at = |i: usize| format!("{}:{}", t.hosts[i].addr, t.hosts[i].port);
     assert_eq!(
         read(&t.scratch(0).join("where")),
-        format!("web1 {}\n", at(0))
+        format!("web1 1 {}\n", at(0))
     );
     assert_eq!(
         read(&t.scratch(1).join("where")),
-        format!("web2 {0}\nweb2 {0}\n", at(1))
+        format!("web2 0 {0}\nweb2 3 {0}\n", at(1))
     );
 }
 
@@ -180,4 +186,29 @@ fn a_failed_run_once_task_with_ignore_errors_fails_no_host() {
     );
     t.run(&[]).assert_exit(0);
     assert!(t.scratch(0).join("after").exists() && t.scratch(1).join("after").exists());
+}
+
+#[test]
+fn an_item_failing_on_one_delegate_does_not_stop_the_items_for_the_next() {
+    let t = Test::new().hosts(2).playbook(
+        r#"
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - shell: test {{ item }} = web1 && touch {{ hostvars[item].scratch }}/ran
+      loop: [web2, web1]
+      delegate_to: "{{ item }}"
+      register: out
+      ignore_errors: true
+    - assert:
+        that:
+          - out is failed
+          - out.results[0] is failed
+          - out.results[1] is succeeded
+"#,
+    );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    assert_eq!(run.host("web1").ignored, 1, "{}", run.stdout);
+    assert!(t.scratch(0).join("ran").exists(), "{}", run.stdout);
 }
