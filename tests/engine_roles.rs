@@ -406,3 +406,142 @@ fn task_names_render_with_play_and_role_variables_like_ansible() {
         // Host variables are not known to a header: shown as written, as Ansible does.
         .assert_stdout_contains("TASK [on {{ inventory_hostname }}]");
 }
+
+#[test]
+fn include_tasks_with_a_loop_runs_the_file_once_per_item_with_the_item_set() {
+    let t = Test::new()
+        .hosts(2)
+        .file(
+            "one.yml",
+            r#"
+- shell: echo "{{ thing }} {{ idx }} {{ inventory_hostname }}" >> {{ scratch }}/things
+# A loop inside the included file has its own `item`.
+- shell: echo "{{ thing }}-{{ item }}" >> {{ scratch }}/inner
+  loop: [x, y]
+"#,
+        )
+        .file(
+            "two.yml",
+            "- shell: echo {{ item }} >> {{ scratch }}/plain\n",
+        )
+        .playbook(
+            r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - include_tasks: one.yml
+      loop: "{{ ['a', 'b', 'c', inventory_hostname] }}"
+      loop_control:
+        loop_var: thing
+        index_var: idx
+      when: thing != 'b'
+    - name: the loop variable does not outlive the include
+      assert:
+        that: thing is not defined
+    - ansible.builtin.include_tasks:
+        file: two.yml
+      with_items: [p, q]
+"#,
+        );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    for (i, host) in ["web1", "web2"].iter().enumerate() {
+        assert_eq!(
+            read(&t.scratch(i).join("things")),
+            format!("a 0 {host}\nc 2 {host}\n{host} 3 {host}\n"),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(
+            read(&t.scratch(i).join("inner")),
+            format!("a-x\na-y\nc-x\nc-y\n{host}-x\n{host}-y\n")
+        );
+        assert_eq!(read(&t.scratch(i).join("plain")), "p\nq\n");
+    }
+}
+
+#[test]
+fn import_tasks_with_a_loop_is_refused_as_ansible_does() {
+    let t = Test::new()
+        .file("one.yml", "- debug: msg=hi\n")
+        .playbook("- hosts: all\n  tasks:\n    - import_tasks: one.yml\n      loop: [a]\n");
+    t.condaplay(&["check", "site.yml", "-i", "inventory.ini"])
+        .assert_exit(4)
+        .assert_stderr_contains("site.yml:3");
+}
+
+#[test]
+fn include_role_with_two_tasks_from_runs_both_and_import_role_is_never_deduplicated() {
+    let t = Test::new()
+        .hosts(1)
+        .file(
+            "roles/r/tasks/main.yml",
+            "- shell: echo main {{ tag | default('-') }} >> {{ scratch }}/log\n",
+        )
+        .file(
+            "roles/r/tasks/first.yml",
+            "- shell: echo first >> {{ scratch }}/log\n",
+        )
+        .file(
+            "roles/r/tasks/second.yml",
+            "- shell: echo second >> {{ scratch }}/log\n",
+        )
+        .playbook(
+            r#"
+- hosts: web
+  gather_facts: false
+  roles:
+    - r
+    # The same role with the same parameters: Ansible runs it once.
+    - r
+    - role: r
+      tag: other
+  tasks:
+    - include_role:
+        name: r
+        tasks_from: first
+    - include_role:
+        name: r
+        tasks_from: second.yml
+    # import_role and include_role run the role again, as in Ansible.
+    - import_role:
+        name: r
+    - include_role:
+        name: r
+"#,
+        );
+    let run = t.run(&[]);
+    run.assert_exit(0);
+    assert_eq!(
+        read(&t.scratch(0).join("log")),
+        "main -\nmain other\nfirst\nsecond\nmain -\nmain -\n",
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn include_role_with_a_loop_runs_the_role_once_per_item() {
+    let t = Test::new()
+        .hosts(1)
+        .file("roles/r/defaults/main.yml", "n: from-defaults\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- shell: echo {{ n }} >> {{ scratch }}/log\n",
+        )
+        .playbook(
+            r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - include_role:
+        name: r
+      loop: [1, 2]
+      loop_control:
+        loop_var: n
+"#,
+        );
+    let run = t.run(&[]);
+    run.assert_exit(0).assert_changed(2);
+    assert_eq!(read(&t.scratch(0).join("log")), "1\n2\n", "{}", run.stdout);
+}

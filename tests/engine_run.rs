@@ -238,3 +238,81 @@ all=web1,web2 check=False\nplay=magic dir=True omit=x\ngroups_of_me=db,web\n"
     assert!(web1.contains("play_hosts=web1 batch=web1\n"), "{web1}");
     assert!(web1.contains("groups_of_me=web\n"), "{web1}");
 }
+
+#[test]
+fn a_task_skipped_by_when_registers_ansibles_skipped_result() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  vars:
+    flag: false
+  tasks:
+    - command: echo first
+      register: one
+      changed_when: false
+    # A skipped task still registers: the earlier value is replaced.
+    - command: echo second
+      when: flag
+      register: one
+    - command: echo {{ item }}
+      loop: [a, b]
+      when: item == 'z'
+      register: all_skipped
+    - command: echo {{ item }}
+      loop: [a, b]
+      when: item == 'b'
+      register: some_skipped
+      changed_when: false
+    - command: echo never
+      loop: []
+      register: empty
+    - copy:
+        dest: "{{ scratch }}/registered.json"
+        content: "{{ {'one': one, 'all': all_skipped, 'some': some_skipped, 'empty': empty} | to_json }}"
+"#,
+    );
+    t.run(&[]).assert_exit(0);
+    let doc: serde_json::Value = serde_json::from_str(&support::playbook::read(
+        &t.scratch(0).join("registered.json"),
+    ))
+    .unwrap();
+    let skipped = |cond: &str| {
+        serde_json::json!({
+            "changed": false,
+            "skipped": true,
+            "skip_reason": "Conditional result was False",
+            "false_condition": cond,
+        })
+    };
+    assert_eq!(doc["one"], skipped("flag"));
+    let item = |v: &str| {
+        let mut r = skipped("item == 'z'");
+        r["item"] = v.into();
+        r["ansible_loop_var"] = "item".into();
+        r
+    };
+    assert_eq!(
+        doc["all"],
+        serde_json::json!({
+            "changed": false,
+            "skipped": true,
+            "msg": "All items skipped",
+            "results": [item("a"), item("b")],
+        })
+    );
+    assert_eq!(doc["some"]["results"][0]["skipped"], true);
+    assert_eq!(doc["some"]["results"][0]["false_condition"], "item == 'b'");
+    assert_eq!(doc["some"]["results"][1]["stdout"], "b");
+    // Ansible sets `skipped` on every looped result: false when an item ran.
+    assert_eq!(doc["some"]["skipped"], false, "{}", doc["some"]);
+    assert_eq!(
+        doc["empty"],
+        serde_json::json!({
+            "changed": false,
+            "skipped": true,
+            "skipped_reason": "No items in the list",
+            "results": [],
+        })
+    );
+}

@@ -56,6 +56,7 @@ pub async fn run_module(
                     check: opts.check,
                     diff: opts.diff,
                     env: &[],
+                    items_apart: false,
                 },
             );
             let out = conn.exec(&program, opts.become_).await?;

@@ -94,6 +94,32 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// One item of a looped include (run, or skipped by `when`), the way
+    /// Ansible shows it.
+    pub fn included(&mut self, host: &str, what: &str, item: &str, skipped: bool) {
+        if let Some(Value::Object(hosts)) = self
+            .plays
+            .last_mut()
+            .and_then(|p| p.get_mut("tasks"))
+            .and_then(|t| t.as_array_mut())
+            .and_then(|t| t.last_mut())
+            .and_then(|t| t.get_mut("hosts"))
+        {
+            let entry = hosts
+                .entry(host.to_string())
+                .or_insert_with(|| json!({"changed": false, "results": []}));
+            if let Some(Value::Array(r)) = entry.get_mut("results") {
+                r.push(json!({"include": what, "item": item, "skipped": skipped}));
+            }
+        }
+        let text = if skipped {
+            format!("skipping: [{host}] => (item={item})")
+        } else {
+            format!("included: {what} for {host} => (item={item})")
+        };
+        self.printer.line(&self.printer.paint("36", &text));
+    }
+
     fn line(&self, host: &str, status: Status, item: Option<&str>, result: &Value) {
         let (word, color) = match status {
             Status::Ok => ("ok", "32"),

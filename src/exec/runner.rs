@@ -21,7 +21,7 @@ use super::vars::{self, HostLayers, PlayVars};
 use crate::connection::{Become, ConnError, Connection, ExecOutput, Target};
 use crate::inventory::Inventory;
 use crate::modules::{self, Args, Outcome, Plan, PlanCtx, protocol, to_bool};
-use crate::playbook::{Action, Node, Play, Serial, Task, Templated};
+use crate::playbook::{Action, Include, LoopSpec, Node, Play, Serial, Task, Templated};
 use crate::template::{Context, Shared, Templar};
 
 pub struct Options {
@@ -49,6 +49,8 @@ struct HostState {
     pending_failure: bool,
     ended: bool,
     notified: Vec<String>,
+    /// The loop variables of the looped includes being run for this host.
+    include_vars: Map<String, Value>,
 }
 
 type ConnCell = Arc<OnceCell<Result<Arc<Connection>, String>>>;
@@ -80,7 +82,10 @@ struct HostPlan {
     ctx: Context,
     items: Vec<ItemPlan>,
     bodies: Vec<String>,
-    delegate: Option<String>,
+    /// Where each body runs: `delegate_to` rendered for its item, `None`
+    /// for the host itself. Bodies for one host sit together (see
+    /// [`group_by_connection`]), each run of them is one program.
+    delegates: Vec<Option<String>>,
     become_: Option<Become>,
     /// How to reach the host, when worked out before `vars` was let go.
     target: Option<Target>,
@@ -99,6 +104,8 @@ struct ItemPlan {
     item: Option<(String, Value)>,
     args: Option<Args>,
     state: ItemState,
+    /// The `when` condition that skipped the item, for its registered result.
+    false_condition: Option<String>,
 }
 
 enum ItemState {
@@ -130,6 +137,7 @@ impl<'a> Runner<'a> {
                 pending_failure: false,
                 ended: false,
                 notified: Vec::new(),
+                include_vars: Map::new(),
             });
         }
         // Socket paths must stay short: a private directory directly in /tmp.
@@ -458,6 +466,7 @@ impl<'a> Runner<'a> {
                         }
                         flow
                     }
+                    Node::Include(inc) => self.run_include(inc, hosts, pc, rescuable).await,
                 };
                 if flow == Flow::EndPlay {
                     return flow;
@@ -607,13 +616,14 @@ impl<'a> Runner<'a> {
                 .map(Value::String)
                 .collect(),
         );
-        // Role parameters and extra vars outrank set_fact: they go on top again.
-        let mut top = self.opts.extra_vars.clone();
-        if let Some(role) = task.and_then(|t| t.role.as_ref()) {
-            let mut params = role.params.clone();
-            params.extend(top);
-            top = params;
-        }
+        // Role parameters, include loop variables and extra vars outrank
+        // set_fact: they go on top again, in that order.
+        let mut top = task
+            .and_then(|t| t.role.as_ref())
+            .map(|r| r.params.clone())
+            .unwrap_or_default();
+        top.extend(st.include_vars.clone());
+        top.extend(self.opts.extra_vars.clone());
         let mut ctx = Context::new(&templated)
             .with_raw(&raw)
             .with_shared(&pc.magic);
@@ -699,7 +709,7 @@ impl<'a> Runner<'a> {
             vars,
             items: Vec::new(),
             bodies: Vec::new(),
-            delegate: None,
+            delegates: Vec::new(),
             become_: None,
             target: None,
             magic: pc.magic.clone(),
@@ -752,9 +762,6 @@ impl<'a> Runner<'a> {
             .and_then(|v| v.as_str().map(str::to_string));
             plan.become_ = Some(Become { user, password });
         }
-        if let Some(d) = &c.delegate_to {
-            plan.delegate = Some(self.render_string(d, &ctx)?);
-        }
         for env in &c.environment {
             match self
                 .templar
@@ -776,33 +783,7 @@ impl<'a> Runner<'a> {
         }
         let items: Vec<Option<Value>> = match &task.loop_ {
             None => vec![None],
-            Some(l) => {
-                let rendered = self
-                    .templar
-                    .render_value(&l.items, &ctx)
-                    .map_err(|e| e.to_string())?;
-                let list = match rendered {
-                    Value::Array(a) if l.flatten => a
-                        .into_iter()
-                        .flat_map(|v| {
-                            if let Value::Array(inner) = v {
-                                inner
-                            } else {
-                                vec![v]
-                            }
-                        })
-                        .collect(),
-                    Value::Array(a) => a,
-                    Value::Object(m) if l.dict => m
-                        .into_iter()
-                        .map(|(k, v)| json!({"key": k, "value": v}))
-                        .collect(),
-                    Value::Null => Vec::new(),
-                    Value::String(s) if l.flatten => vec![Value::String(s)],
-                    other => return Err(format!("loop expects a list, got {other}")),
-                };
-                list.into_iter().map(Some).collect()
-            }
+            Some(l) => self.loop_items(l, &ctx)?.into_iter().map(Some).collect(),
         };
         if task.loop_.is_some() && items.is_empty() {
             plan.skipped_all = true;
@@ -815,13 +796,7 @@ impl<'a> Runner<'a> {
             let item_ctx;
             let (ctx_ref, item_binding) = match (&item, &task.loop_) {
                 (Some(value), Some(l)) => {
-                    let mut item_vars = Map::new();
-                    item_vars.insert(l.loop_var.clone(), value.clone());
-                    if let Some(iv) = &l.index_var {
-                        item_vars.insert(iv.clone(), Value::from(idx));
-                    }
-                    item_vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
-                    item_ctx = ctx.with_raw(&item_vars);
+                    item_ctx = ctx.with_raw(&loop_item_vars(l, idx, value));
                     (&item_ctx, Some((l.loop_var.clone(), value.clone())))
                 }
                 _ => (&ctx, None),
@@ -842,6 +817,7 @@ impl<'a> Runner<'a> {
                 item: item_binding,
                 args: None,
                 state: ItemState::Skipped,
+                false_condition: None,
             };
             let mut when_ok = true;
             for cond in &task.common.when {
@@ -849,6 +825,7 @@ impl<'a> Runner<'a> {
                     Ok(true) => {}
                     Ok(false) => {
                         when_ok = false;
+                        ip.false_condition = Some(cond.clone());
                         break;
                     }
                     Err(e) => {
@@ -859,6 +836,18 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
+            // Ansible renders delegate_to per item, with the item in scope.
+            let delegate = match (&c.delegate_to, when_ok) {
+                (Some(d), true) => match self.render_string(d, ctx_ref) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        ip.state = ItemState::Error(format!("delegate_to: {e}"));
+                        when_ok = false;
+                        None
+                    }
+                },
+                _ => None,
+            };
             if when_ok {
                 ip.state = match self
                     .templar
@@ -881,6 +870,7 @@ impl<'a> Runner<'a> {
                             Ok(Plan::Done(o)) => ItemState::Done(o),
                             Ok(Plan::Remote(body)) => {
                                 plan.bodies.push(body);
+                                plan.delegates.push(delegate);
                                 ItemState::Remote(plan.bodies.len() - 1)
                             }
                             Err(e) => ItemState::Error(e.to_string()),
@@ -893,7 +883,177 @@ impl<'a> Runner<'a> {
             }
             plan.items.push(ip);
         }
+        group_by_connection(plan, &self.hosts[plan.host].name);
         Ok(())
+    }
+
+    /// A loop's items for one host.
+    fn loop_items(&self, l: &LoopSpec, ctx: &Context) -> Result<Vec<Value>, String> {
+        let rendered = self
+            .templar
+            .render_value(&l.items, ctx)
+            .map_err(|e| e.to_string())?;
+        Ok(match rendered {
+            Value::Array(a) if l.flatten => a
+                .into_iter()
+                .flat_map(|v| {
+                    if let Value::Array(inner) = v {
+                        inner
+                    } else {
+                        vec![v]
+                    }
+                })
+                .collect(),
+            Value::Array(a) => a,
+            Value::Object(m) if l.dict => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            Value::Null => Vec::new(),
+            Value::String(s) if l.flatten => vec![Value::String(s)],
+            other => return Err(format!("loop expects a list, got {other}")),
+        })
+    }
+
+    /// A looped `include_tasks`/`include_role`: each host renders its own
+    /// items and checks `when` per item; then, item by item, the included
+    /// tasks run on the hosts that have that item, with the loop variable
+    /// set (as Ansible's linear strategy runs included files in turn).
+    async fn run_include(
+        &mut self,
+        inc: &Include,
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+    ) -> Flow {
+        let task = &inc.task;
+        let Some(l) = &task.loop_ else {
+            return self.run_nodes(&inc.body, hosts, pc, rescuable).await;
+        };
+        if !self.selected_by_tags(task) {
+            return Flow::Continue;
+        }
+        let hosts = self.active(hosts);
+        if hosts.is_empty() {
+            return Flow::Continue;
+        }
+        let title = self.task_title(task, pc);
+        self.report.task(&title, "TASK");
+        let hostvars = self.hostvars();
+        let mut runs: Vec<(usize, IncludeItems)> = Vec::new();
+        for &h in &hosts {
+            let (_, ctx) = self.vars_for(h, pc, Some(task), &hostvars);
+            let name = self.hosts[h].name.clone();
+            let planned = self.loop_items(l, &ctx).and_then(|items| {
+                let mut out = Vec::new();
+                for (idx, value) in items.iter().enumerate() {
+                    let vars = loop_item_vars(l, idx, value);
+                    let item_ctx = ctx.with_raw(&vars);
+                    let mut skip = None;
+                    for cond in &task.common.when {
+                        match self.templar.eval_bool(cond, &item_ctx) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                skip = Some(cond.clone());
+                                break;
+                            }
+                            Err(e) => {
+                                return Err(format!("The conditional check '{cond}' failed: {e}"));
+                            }
+                        }
+                    }
+                    let label = match &l.label {
+                        Some(label) => self.render_string(label, &item_ctx)?,
+                        None => match value {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                    };
+                    out.push((label, vars, skip));
+                }
+                Ok(out)
+            });
+            let planned = match planned {
+                Ok(p) => p,
+                Err(e) => {
+                    let msg = format!("{}: task {:?}: {e}", task.loc, task.display_name());
+                    let st = &mut self.hosts[h];
+                    st.failed = true;
+                    if rescuable {
+                        st.pending_failure = true;
+                    } else {
+                        st.stats.count(Status::Failed, false);
+                    }
+                    self.report.host_result(
+                        &name,
+                        Status::Failed,
+                        &json!({"failed": true, "changed": false, "msg": msg}),
+                        &[],
+                        false,
+                        &[],
+                    );
+                    continue;
+                }
+            };
+            if planned.iter().all(|(_, _, skip)| skip.is_some()) {
+                let lines: Vec<(String, Status, Value)> = planned
+                    .iter()
+                    .map(|(label, _, skip)| {
+                        (label.clone(), Status::Skipped, skip_result(skip.as_deref()))
+                    })
+                    .collect();
+                self.hosts[h].stats.count(Status::Skipped, false);
+                self.report.host_result(
+                    &name,
+                    Status::Skipped,
+                    &json!({"changed": false, "skipped": true}),
+                    &lines,
+                    false,
+                    &[],
+                );
+            } else {
+                self.hosts[h].stats.count(Status::Ok, false);
+                for (label, _, skip) in &planned {
+                    self.report
+                        .included(&name, &inc.what, label, skip.is_some());
+                }
+            }
+            runs.push((
+                h,
+                planned
+                    .into_iter()
+                    .map(|(_, vars, skip)| skip.is_none().then_some(vars))
+                    .collect(),
+            ));
+        }
+        let most = runs.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+        for i in 0..most {
+            let mut these = Vec::new();
+            for (h, items) in &runs {
+                if let Some(Some(vars)) = items.get(i) {
+                    // An outer looped include's variables stay visible.
+                    let mut all = self.hosts[*h].include_vars.clone();
+                    all.extend(vars.clone());
+                    these.push((*h, all));
+                }
+            }
+            let group: Vec<usize> = these.iter().map(|(h, _)| *h).collect();
+            if self.active(&group).is_empty() {
+                continue;
+            }
+            let mut saved = Vec::new();
+            for (h, vars) in these {
+                saved.push((h, std::mem::replace(&mut self.hosts[h].include_vars, vars)));
+            }
+            let flow = self.run_nodes(&inc.body, &group, pc, rescuable).await;
+            for (h, vars) in saved {
+                self.hosts[h].include_vars = vars;
+            }
+            if flow == Flow::EndPlay {
+                return flow;
+            }
+        }
+        Flow::Continue
     }
 
     fn render_string(&self, s: &str, ctx: &Context) -> Result<String, String> {
@@ -976,12 +1136,19 @@ impl<'a> Runner<'a> {
             }
         }
         if let (true, Some((reg, facts))) = (run_once, first_registered) {
+            // Ansible fails every host of the batch with the one that ran the
+            // task (so each goes to its rescue), counting the failure on that
+            // one alone.
+            let failed = self.hosts[all_hosts[0]].failed;
             for &h in all_hosts.iter().skip(1) {
                 if let Some(name) = &task.register {
                     self.hosts[h].host_facts.insert(name.clone(), reg.clone());
                 }
                 if let Some(f) = &facts {
                     self.hosts[h].host_facts.extend(f.clone());
+                }
+                if failed {
+                    self.hosts[h].failed = true;
                 }
             }
         }
@@ -1179,39 +1346,66 @@ impl<'a> Runner<'a> {
             if p.error.is_some() || p.bodies.is_empty() {
                 continue;
             }
-            let conn_name = p
-                .delegate
-                .clone()
-                .unwrap_or_else(|| self.hosts[p.host].name.clone());
-            let target = p
-                .target
-                .clone()
-                .unwrap_or_else(|| self.target_for(&conn_name, &p.vars, &p.magic));
-            let program = plan_program(p);
-            jobs.push((
-                pi,
-                self.conn_cell(&conn_name),
-                target,
-                program,
-                p.become_.clone(),
-            ));
+            let own = &self.hosts[p.host].name;
+            // Outputs of several programs are merged, so every item must
+            // report its own status (see protocol::task_program).
+            let split = p.delegates.iter().any(|d| *d != p.delegates[0]);
+            // One program per connection the items go to, in item order.
+            let mut runs = Vec::new();
+            let mut start = 0;
+            while start < p.bodies.len() {
+                let conn = &p.delegates[start];
+                let end = (start..p.bodies.len())
+                    .find(|&i| p.delegates[i] != *conn)
+                    .unwrap_or(p.bodies.len());
+                let conn_name = conn.clone().unwrap_or_else(|| own.clone());
+                let target = match (&p.target, conn) {
+                    (Some(t), None) => t.clone(),
+                    _ => self.target_for(&conn_name, &p.vars, &p.magic),
+                };
+                let program = protocol::task_program(
+                    &p.bodies[start..end],
+                    &protocol::ProgramOptions {
+                        check: p.check,
+                        diff: p.diff,
+                        env: &p.env,
+                        items_apart: split,
+                    },
+                )
+                .into_bytes();
+                runs.push((end - start, self.conn_cell(&conn_name), target, program));
+                start = end;
+            }
+            jobs.push((pi, runs, p.become_.clone()));
         }
         let ctl = self.control_dir.path().to_path_buf();
         let progress = super::progress::Progress::new(self.report.printer);
-        let results = futures::stream::iter(jobs.into_iter().map(
-            |(pi, cell, target, program, become_)| {
-                let ctl = ctl.clone();
-                let bar = progress.host(&self.hosts[plans[pi].host].name);
-                async move {
+        let results = futures::stream::iter(jobs.into_iter().map(|(pi, runs, become_)| {
+            let ctl = ctl.clone();
+            let bar = progress.host(&self.hosts[plans[pi].host].name);
+            async move {
+                // A host's runs go one after the other, as its loop items would.
+                let mut outs = Vec::with_capacity(runs.len());
+                let last = runs.len() - 1;
+                for (i, (n, cell, target, program)) in runs.into_iter().enumerate() {
                     let r = match connect(&cell, target, &ctl).await {
                         Ok(conn) => conn.exec(&program, become_.as_ref()).await,
                         Err(e) => Err(ConnError::Unreachable(e)),
                     };
-                    drop(bar);
-                    (pi, r)
+                    let stop = i < last
+                        && match &r {
+                            Ok(o) => !complete(o, n),
+                            Err(_) => true,
+                        };
+                    outs.push(r);
+                    if stop {
+                        break;
+                    }
                 }
-            },
-        ))
+                drop(bar);
+                (pi, merge_outputs(outs))
+            }
+        }))
         .buffer_unordered(self.opts.forks.max(1))
         .collect()
         .await;
@@ -1422,7 +1616,10 @@ impl<'a> Runner<'a> {
                 .iter()
                 .all(|i| matches!(i.state, ItemState::Skipped))
         {
-            let reg = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+            let reg = skipped_result(task, &plan.items);
+            if let Some(r) = &task.register {
+                self.hosts[h].host_facts.insert(r.clone(), reg.clone());
+            }
             let item_lines: Vec<(String, Status, Value)> = plan
                 .items
                 .iter()
@@ -1484,13 +1681,18 @@ impl<'a> Runner<'a> {
         let mut results: Vec<ItemResult> = Vec::new();
         for ip in plan.items.drain(..) {
             let (outcome, ran) = match ip.state {
-                ItemState::Skipped => (
-                    Outcome {
+                ItemState::Skipped => {
+                    let mut o = Outcome {
                         skipped: true,
                         ..Outcome::ok()
-                    },
-                    false,
-                ),
+                    };
+                    if let Value::Object(m) = skip_result(ip.false_condition.as_deref()) {
+                        o.ret = m;
+                        o.ret.remove("changed");
+                        o.ret.remove("skipped");
+                    }
+                    (o, false)
+                }
                 ItemState::Done(o) => (o, true),
                 ItemState::Error(e) => (Outcome::fail(e), true),
                 ItemState::Remote(i) => {
@@ -1576,11 +1778,8 @@ impl<'a> Runner<'a> {
                     r
                 })
                 .collect();
-            let mut m = json!({"results": list, "changed": any_changed, "failed": any_failed, "msg": if any_failed { "One or more items failed" } else { "All items completed" }});
-            if all_skipped {
-                m["skipped"] = Value::Bool(true);
-            }
-            m
+            // Ansible sets `skipped` on every looped result (false when an item ran).
+            json!({"results": list, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": if any_failed { "One or more items failed" } else { "All items completed" }})
         } else {
             results
                 .first()
@@ -1743,6 +1942,80 @@ fn sets_variables(module: &str) -> bool {
 /// One host's results in a batch: (task index, what its program returned).
 type TaskOutputs = Vec<(usize, Result<ExecOutput, ConnError>)>;
 
+/// Puts the bodies of a plan that go to the same connection next to each
+/// other (connections in the order their first item comes), so that each
+/// connection gets one program; the items keep their order within it.
+fn group_by_connection(plan: &mut HostPlan, own: &str) {
+    let conn = |d: &Option<String>| d.clone().unwrap_or_else(|| own.to_string());
+    for d in plan.delegates.iter_mut() {
+        if d.as_deref() == Some(own) {
+            *d = None;
+        }
+    }
+    if plan.delegates.iter().all(Option::is_none) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..plan.bodies.len()).collect();
+    let first = |i: usize| {
+        plan.delegates
+            .iter()
+            .position(|d| conn(d) == conn(&plan.delegates[i]))
+            .unwrap_or(i)
+    };
+    order.sort_by_key(|&i| (first(i), i));
+    if order.iter().enumerate().all(|(new, &old)| new == old) {
+        return;
+    }
+    let mut new_index = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut bodies: Vec<Option<String>> = plan.bodies.drain(..).map(Some).collect();
+    plan.bodies = order
+        .iter()
+        .map(|&i| bodies[i].take().unwrap_or_default())
+        .collect();
+    plan.delegates = order.iter().map(|&i| plan.delegates[i].clone()).collect();
+    for ip in &mut plan.items {
+        if let ItemState::Remote(i) = &mut ip.state {
+            *i = new_index[*i];
+        }
+    }
+}
+
+/// Whether a program's output holds the results of all its `n` bodies.
+fn complete(out: &ExecOutput, n: usize) -> bool {
+    let raws = protocol::parse_unit(&out.stdout, &out.stderr, out.finished());
+    raws.len() >= n && raws.iter().all(|r| r.status.is_some())
+}
+
+/// The outputs of one host's programs (one per connection its items went
+/// to, in body order) as one output, as if one program had run them all:
+/// their records one after the other. Only the last can have broken off
+/// (the host's runs stop there); its status then stands for the whole, so
+/// the task fails as a single program's would.
+fn merge_outputs(mut outs: Vec<Result<ExecOutput, ConnError>>) -> Result<ExecOutput, ConnError> {
+    if outs.len() == 1 {
+        return outs.pop().expect("one output");
+    }
+    let mut merged = ExecOutput {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        status: Some(0),
+        complete: true,
+    };
+    for o in outs {
+        let o = o?;
+        merged.stdout.extend_from_slice(&o.stdout);
+        merged.stderr.extend_from_slice(&o.stderr);
+        merged.complete &= o.complete;
+        if o.status != Some(0) {
+            merged.status = o.status;
+        }
+    }
+    Ok(merged)
+}
+
 /// The program of one task on one host.
 fn plan_program(p: &HostPlan) -> Vec<u8> {
     protocol::task_program(
@@ -1751,6 +2024,7 @@ fn plan_program(p: &HostPlan) -> Vec<u8> {
             check: p.check,
             diff: p.diff,
             env: &p.env,
+            items_apart: false,
         },
     )
     .into_bytes()
@@ -1780,6 +2054,55 @@ fn result_ctx(
         extra.insert(r.clone(), reg.clone());
     }
     plan.ctx.with_raw(&extra)
+}
+
+/// A host's items of a looped include: the loop variables of each, or None
+/// when `when` skipped it.
+type IncludeItems = Vec<Option<Map<String, Value>>>;
+
+/// The variables a loop item sets: the loop variable, the index variable,
+/// and `ansible_loop_var`.
+fn loop_item_vars(l: &LoopSpec, idx: usize, value: &Value) -> Map<String, Value> {
+    let mut vars = Map::new();
+    vars.insert(l.loop_var.clone(), value.clone());
+    if let Some(iv) = &l.index_var {
+        vars.insert(iv.clone(), Value::from(idx));
+    }
+    vars.insert("ansible_loop_var".into(), Value::String(l.loop_var.clone()));
+    vars
+}
+
+/// What a task (or loop item) skipped by `when` registers, as ansible-core 2.19.
+fn skip_result(false_condition: Option<&str>) -> Value {
+    let mut m =
+        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+    if let Some(c) = false_condition {
+        m["false_condition"] = Value::String(c.to_string());
+    }
+    m
+}
+
+/// What a task whose items were all skipped (or had none) registers.
+fn skipped_result(task: &Task, items: &[ItemPlan]) -> Value {
+    if task.loop_.is_none() {
+        return skip_result(items.first().and_then(|i| i.false_condition.as_deref()));
+    }
+    if items.is_empty() {
+        return json!({"changed": false, "skipped": true, "skipped_reason": "No items in the list", "results": []});
+    }
+    let results: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let mut r = skip_result(i.false_condition.as_deref());
+            if let Some((k, v)) = &i.item {
+                r[k.as_str()] = v.clone();
+                r["item"] = v.clone();
+                r["ansible_loop_var"] = Value::String(k.clone());
+            }
+            r
+        })
+        .collect();
+    json!({"changed": false, "skipped": true, "msg": "All items skipped", "results": results})
 }
 
 /// An item's label, its loop binding, its outcome, and whether it ran.

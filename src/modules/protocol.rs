@@ -17,6 +17,9 @@ pub struct ProgramOptions<'a> {
     pub diff: bool,
     /// `environment:` of the task, exported before the bodies run.
     pub env: &'a [(String, String)],
+    /// Every body in a subshell of its own that reports its status, even a
+    /// single one: for programs whose outputs are merged into one.
+    pub items_apart: bool,
 }
 
 /// Joins module bodies (one per loop item) into one standalone program: the
@@ -46,7 +49,7 @@ pub fn task_program(bodies: &[String], opts: &ProgramOptions) -> String {
             p.push_str(&format!("export {k}={}\n", sh::quote(v)));
         }
     }
-    if let [body] = bodies {
+    if let ([body], false) = (bodies, opts.items_apart) {
         // One item: the body runs directly in the task's subshell (one fork
         // less per task); its exit status and stderr are the unit's, which
         // cp_task reports (`cp.status`, `cp.stderr`; see parse_unit).

@@ -8,7 +8,7 @@ mod task;
 
 pub use play::{Play, Serial};
 pub use role::Role;
-pub use task::{Action, Block, Common, LoopSpec, Node, Task, Templated};
+pub use task::{Action, Block, Common, Include, LoopSpec, Node, Task, Templated};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -124,6 +124,8 @@ pub enum Action {
     },
     /// `meta: flush_handlers` and friends, handled by the executor.
     Meta(String),
+    /// `include_tasks` or `include_role` with a loop (see [`Include`]).
+    Include(&'static str),
 }
 
 #[derive(Clone, Debug)]
@@ -163,6 +165,7 @@ impl Task {
         match &self.action {
             Action::Module { module, .. } => module.name(),
             Action::Meta(_) => "meta",
+            Action::Include(what) => what,
         }
     }
 
@@ -188,10 +191,24 @@ pub struct Block {
     pub always: Vec<Node>,
 }
 
+/// `include_tasks`/`include_role` with a loop: the body runs once per item
+/// (per host, its own items), with the loop variable set. Without a loop an
+/// include is read in place like an import.
+#[derive(Clone)]
+pub struct Include {
+    /// The include statement: name, keywords (`when` is checked per item),
+    /// loop; never run as a task itself.
+    pub task: Task,
+    /// The file or role, for the `included:` lines.
+    pub what: String,
+    pub body: Vec<Node>,
+}
+
 #[derive(Clone)]
 pub enum Node {
     Task(Box<Task>),
     Block(Box<Block>),
+    Include(Box<Include>),
 }
 
 impl Node {
@@ -205,6 +222,7 @@ impl Node {
                 .chain(&b.always)
                 .map(Node::count)
                 .sum(),
+            Node::Include(i) => i.body.iter().map(Node::count).sum(),
         }
     }
 }
@@ -323,16 +341,10 @@ fn parse_include_tasks(
             format!("{key} with a templated file name is not supported; name the file"),
         ));
     }
-    if item.get("loop").is_some() || item.get("with_items").is_some() {
-        return Err(invalid(
-            &item.loc,
-            format!("{key} with a loop is not supported"),
-        ));
-    }
+    let looped = is_looped(item, key)?;
     let path = ctx.dir.join(&file);
     let doc = yaml::parse_file(&path)?;
-    let mut common = Common::parse(item, keywords::INCLUDE, key)?;
-    common.inherit(parent);
+    let (common, body_common) = include_common(item, key, parent, looped)?;
     let mut sub = TaskCtx {
         dir: path
             .parent()
@@ -343,8 +355,83 @@ fn parse_include_tasks(
         roles: ctx.roles,
         depth: ctx.depth + 1,
     };
-    let nodes = parse_list(&doc, &mut sub, &common)?;
+    let nodes = parse_list(&doc, &mut sub, &body_common)?;
+    if looped {
+        return looped_include(item, key, file, common, nodes, ctx);
+    }
     Ok(nodes)
+}
+
+/// Whether an include statement loops; import_* cannot (as in Ansible).
+fn is_looped(item: &Y, key: &str) -> Result<bool, PlaybookError> {
+    let looped = ["loop", "with_items", "with_list", "with_dict"]
+        .iter()
+        .any(|k| item.get(k).is_some());
+    if looped
+        && key
+            .rsplit('.')
+            .next()
+            .is_some_and(|k| k.starts_with("import_"))
+    {
+        return Err(invalid(
+            &item.loc,
+            format!("{key} cannot loop (it is read when the playbook is); use include_* instead"),
+        ));
+    }
+    Ok(looped)
+}
+
+/// The keywords of an include statement, and those its tasks inherit: a
+/// looped include checks its own `when` per item (the item is in scope
+/// there), so its tasks do not repeat it.
+fn include_common(
+    item: &Y,
+    key: &str,
+    parent: &Common,
+    looped: bool,
+) -> Result<(Common, Common), PlaybookError> {
+    let own = Common::parse(item, keywords::INCLUDE, key)?;
+    let mut common = own.clone();
+    common.inherit(parent);
+    if !looped {
+        return Ok((common.clone(), common));
+    }
+    let mut body = own;
+    body.when.clear();
+    body.inherit(parent);
+    Ok((common, body))
+}
+
+fn looped_include(
+    item: &Y,
+    key: &str,
+    what: String,
+    common: Common,
+    body: Vec<Node>,
+    ctx: &TaskCtx,
+) -> Result<Vec<Node>, PlaybookError> {
+    let short = if key.ends_with("include_role") {
+        "include_role"
+    } else {
+        "include_tasks"
+    };
+    let task = Task {
+        name: item.get("name").map(|n| scalar(n, "name")).transpose()?,
+        loc: item.loc.clone(),
+        action: Action::Include(short),
+        common,
+        loop_: parse_loop(item)?,
+        register: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        changed_when: None,
+        failed_when: None,
+        until: None,
+        retries: Templated::Value(0),
+        delay: Templated::Value(0),
+        role: ctx.role.clone(),
+    };
+    Ok(vec![Node::Include(Box::new(Include { task, what, body }))])
 }
 
 fn parse_include_role(
@@ -363,17 +450,21 @@ fn parse_include_role(
         .get("tasks_from")
         .map(|t| scalar(t, "tasks_from"))
         .transpose()?;
-    let mut common = Common::parse(item, keywords::INCLUDE, key)?;
-    common.inherit(parent);
+    let looped = is_looped(item, key)?;
+    let (common, body_common) = include_common(item, key, parent, looped)?;
     let params = Map::new();
-    role::expand(
+    let nodes = role::expand(
         &name,
         &spec.loc,
         params,
         tasks_from.as_deref(),
         ctx,
-        &common,
-    )
+        &body_common,
+    )?;
+    if looped {
+        return looped_include(item, key, name, common, nodes, ctx);
+    }
+    Ok(nodes)
 }
 
 fn check_keys(item: &Y, key: &str, allowed: &[&str]) -> Result<(), PlaybookError> {
