@@ -316,3 +316,69 @@ fn a_task_skipped_by_when_registers_ansibles_skipped_result() {
         })
     );
 }
+
+#[test]
+fn facts_travel_with_the_first_tasks_that_do_not_need_them() {
+    let t = Test::new().hosts(2).playbook(
+        r#"
+- hosts: web
+  tasks:
+    - name: a directory
+      file:
+        path: "{{ scratch }}/f"
+        state: directory
+    - name: a file
+      copy:
+        dest: "{{ scratch }}/f/plain"
+        content: "no facts here\n"
+    - name: the family
+      copy:
+        dest: "{{ scratch }}/f/family"
+        content: "{{ ansible_facts.os_family }} {{ ansible_hostname | length > 0 }}\n"
+    - name: after it
+      file:
+        path: "{{ scratch }}/f/plain"
+        mode: "0600"
+"#,
+    );
+    let run = t.run(&["-vvv"]);
+    run.assert_exit(0).assert_recap(
+        "web1",
+        Recap {
+            ok: 5,
+            changed: 4,
+            ..Recap::default()
+        },
+    );
+    // Facts, then the two tasks that do not read them: one round trip.
+    run.assert_stderr_contains("<web1> 1 round trip: Gathering Facts, a directory, a file\n");
+    run.assert_stderr_contains("<web2> 1 round trip: Gathering Facts, a directory, a file\n");
+    // The task that reads them is planned once they are there.
+    run.assert_stderr_contains("<web1> 1 round trip: the family, after it\n");
+    let family = support::playbook::read(&t.scratch(0).join("f/family"));
+    assert_eq!(family, "Debian True\n");
+    // The recap's task order is Ansible's: facts first.
+    let out = &run.stdout;
+    let facts_at = out.find("TASK [Gathering Facts]").expect("facts task");
+    assert!(facts_at < out.find("TASK [a directory]").expect("first task"));
+}
+
+#[test]
+fn a_first_task_that_reads_facts_waits_for_them() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  tasks:
+    - name: only on Debian
+      file:
+        path: "{{ scratch }}/deb"
+        state: directory
+      when: ansible_os_family == 'Debian'
+"#,
+    );
+    let run = t.run(&["-vvv"]);
+    run.assert_exit(0).assert_changed(1);
+    run.assert_stderr_contains("<web1> 1 round trip: Gathering Facts\n");
+    run.assert_stderr_contains("<web1> 1 round trip: only on Debian\n");
+    assert!(t.scratch(0).join("deb").is_dir());
+}

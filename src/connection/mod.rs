@@ -54,6 +54,8 @@ pub struct Connection {
     /// Idle shells, any become setting. A busy shell is out of the pool, so
     /// tasks delegated to one host from many run side by side on shells of their own.
     idle: std::sync::Mutex<Vec<shell::Shell>>,
+    /// Round trips so far (for `-vvv`, and tests that count them).
+    trips: std::sync::atomic::AtomicUsize,
 }
 
 enum Link {
@@ -75,7 +77,13 @@ impl Connection {
         Ok(Connection {
             link,
             idle: std::sync::Mutex::default(),
+            trips: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// How many round trips this connection has made.
+    pub fn round_trips(&self) -> usize {
+        self.trips.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs a POSIX shell program on the host, in a subshell of a long-lived
@@ -126,6 +134,8 @@ impl Connection {
                 None => self.start_shell(become_).await?,
             };
             let mut died = None;
+            self.trips
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             for ran in sh.run_chain(&group).await {
                 match ran {
                     shell::Ran::Done(o) => results.push(Some(o)),

@@ -1,6 +1,9 @@
 //! Facts in one round trip: the few that playbooks use, as `ansible_facts.X`
 //! and `ansible_X`.
 
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
 use serde_json::{Map, Value, json};
 
 /// The shell body that reports facts as records.
@@ -55,6 +58,23 @@ fn capitalize(id: &str) -> String {
             })
         }
     }
+}
+
+/// The variables a template reads facts through: `ansible_facts`, each
+/// `ansible_X`, and `hostvars` (another host's facts, or this one's).
+pub fn lookup_names() -> Arc<HashSet<String>> {
+    static NAMES: OnceLock<Arc<HashSet<String>>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let mut names: HashSet<String> = from_records(&Map::new())
+                .keys()
+                .map(|k| format!("ansible_{k}"))
+                .collect();
+            names.insert("ansible_facts".into());
+            names.insert("hostvars".into());
+            Arc::new(names)
+        })
+        .clone()
 }
 
 /// Facts from the records the script printed.

@@ -49,6 +49,10 @@ struct HostState {
     pending_failure: bool,
     ended: bool,
     notified: Vec<String>,
+    /// The play gathers facts and they have not been asked for yet: they
+    /// travel with the host's first round trip of tasks when those tasks'
+    /// plans do not need them (see `run_batch`).
+    facts_pending: bool,
     /// The loop variables of the looped includes being run for this host.
     include_vars: Map<String, Value>,
 }
@@ -73,6 +77,9 @@ pub struct Runner<'a> {
     control_dir: tempfile::TempDir,
     started: bool,
     playbook_dir: PathBuf,
+    /// While a batch is planned with facts pending: the probe that notes
+    /// whether a plan looked up a fact (see `run_batch`).
+    fact_probe: Option<Shared>,
 }
 
 /// Per-host plan of one task.
@@ -138,6 +145,7 @@ impl<'a> Runner<'a> {
                 ended: false,
                 notified: Vec::new(),
                 include_vars: Map::new(),
+                facts_pending: false,
             });
         }
         // Socket paths must stay short: a private directory directly in /tmp.
@@ -154,6 +162,7 @@ impl<'a> Runner<'a> {
             control_dir,
             started,
             playbook_dir,
+            fact_probe: None,
         })
     }
 
@@ -247,13 +256,10 @@ impl<'a> Runner<'a> {
                 magic: self.magic_vars(play, &all_names, &batch_names),
             };
             if play.gather_facts {
-                let need: Vec<usize> = batch
-                    .iter()
-                    .copied()
-                    .filter(|&h| self.hosts[h].facts.is_none())
-                    .collect();
-                if !need.is_empty() {
-                    self.gather_facts(&need, &play_ctx).await;
+                for &h in &batch {
+                    if self.hosts[h].facts.is_none() {
+                        self.hosts[h].facts_pending = true;
+                    }
                 }
             }
             let mut flow = Flow::Continue;
@@ -267,6 +273,8 @@ impl<'a> Runner<'a> {
                 }
                 self.flush_handlers(&batch, &play_ctx).await;
             }
+            // A play whose tasks all stayed on the controller still gathers.
+            self.gather_pending(&batch, &play_ctx).await;
             if flow == Flow::EndPlay || self.abort_batch(play, &batch) {
                 if self.hosts_left(&batch) == 0
                     || play.any_errors_fatal
@@ -306,13 +314,29 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Gathers the facts still pending on these hosts, in a round trip of
+    /// their own (when the next step cannot take them along).
+    async fn gather_pending(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
+        let need: Vec<usize> = hosts
+            .iter()
+            .copied()
+            .filter(|&h| self.hosts[h].facts_pending)
+            .collect();
+        for &h in &need {
+            self.hosts[h].facts_pending = false;
+        }
+        let need: Vec<usize> = need
+            .into_iter()
+            .filter(|&h| !self.hosts[h].unreachable && !self.hosts[h].failed)
+            .collect();
+        if !need.is_empty() {
+            self.gather_facts(&need, pc).await;
+        }
+    }
+
     async fn gather_facts(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
         self.report.task("Gathering Facts", "TASK");
-        let program = protocol::task_program(
-            &[facts::SCRIPT.to_string()],
-            &protocol::ProgramOptions::default(),
-        )
-        .into_bytes();
+        let program = facts_program();
         let mut jobs = Vec::new();
         for &h in hosts {
             let (vars, _) = self.vars_for(h, pc, None, &Context::raw(&Map::new()));
@@ -325,10 +349,17 @@ impl<'a> Runner<'a> {
         let program = &program;
         let ctl = self.control_dir.path().to_path_buf();
         let ctl = &ctl;
+        let me = &*self;
         let results: Vec<(usize, Result<ExecOutput, String>)> =
             futures::stream::iter(jobs.into_iter().map(|(h, cell, target)| async move {
                 let r = match connect(&cell, target, ctl).await {
-                    Ok(conn) => conn.exec(program, None).await.map_err(|e| e.to_string()),
+                    Ok(conn) => {
+                        let before = conn.round_trips();
+                        let r = conn.exec(program, None).await.map_err(|e| e.to_string());
+                        let trips = conn.round_trips() - before;
+                        me.trace_trips(&me.hosts[h].name, trips, &["Gathering Facts".into()]);
+                        r
+                    }
                     Err(e) => Err(e),
                 };
                 (h, r)
@@ -337,27 +368,44 @@ impl<'a> Runner<'a> {
             .collect()
             .await;
         for (h, r) in results {
-            match r.map(|out| protocol::parse_unit(&out.stdout, &out.stderr, out.finished())) {
-                Ok(mut raws) if raws.first().is_some_and(|r| r.status == Some(0)) => {
-                    let raw = raws.remove(0);
-                    self.hosts[h].facts = Some(facts::from_records(&raw.ret));
-                    self.hosts[h].stats.count(Status::Ok, false);
-                    let name = self.hosts[h].name.clone();
-                    self.report.host_result(
-                        &name,
-                        Status::Ok,
-                        &json!({"changed": false}),
-                        &[],
-                        false,
-                        &[],
-                    );
-                }
-                Ok(raws) => {
-                    let msg = raws.first().map(|r| r.stderr.clone()).unwrap_or_default();
-                    self.fail_unreachable(h, &format!("could not gather facts: {msg}"));
-                }
-                Err(e) => self.fail_unreachable(h, &e),
+            self.take_facts(h, r);
+        }
+    }
+
+    /// `-vvv`: what went to a host in how many round trips.
+    fn trace_trips(&self, host: &str, trips: usize, what: &[String]) {
+        if self.opts.verbose >= 3 {
+            let s = if trips == 1 { "" } else { "s" };
+            self.report.printer.info(&format!(
+                "<{host}> {trips} round trip{s}: {}",
+                what.join(", ")
+            ));
+        }
+    }
+
+    /// A host's facts from the facts program's output; a host whose facts
+    /// cannot be read is unreachable, as in Ansible.
+    fn take_facts(&mut self, h: usize, out: Result<ExecOutput, String>) {
+        match out.map(|out| protocol::parse_unit(&out.stdout, &out.stderr, out.finished())) {
+            Ok(mut raws) if raws.first().is_some_and(|r| r.status == Some(0)) => {
+                let raw = raws.remove(0);
+                self.hosts[h].facts = Some(facts::from_records(&raw.ret));
+                self.hosts[h].stats.count(Status::Ok, false);
+                let name = self.hosts[h].name.clone();
+                self.report.host_result(
+                    &name,
+                    Status::Ok,
+                    &json!({"changed": false}),
+                    &[],
+                    false,
+                    &[],
+                );
             }
+            Ok(raws) => {
+                let msg = raws.first().map(|r| r.stderr.clone()).unwrap_or_default();
+                self.fail_unreachable(h, &format!("could not gather facts: {msg}"));
+            }
+            Err(e) => self.fail_unreachable(h, &e),
         }
     }
 
@@ -388,6 +436,10 @@ impl<'a> Runner<'a> {
             while next < nodes.len() {
                 let node = &nodes[next];
                 next += 1;
+                // Facts go along with a batch of tasks only (see run_batch).
+                if !matches!(node, Node::Task(t) if self.batchable(t, pc)) {
+                    self.gather_pending(hosts, pc).await;
+                }
                 let flow = match node {
                     Node::Task(t) => {
                         // Consecutive tasks that need no decision on the
@@ -404,7 +456,8 @@ impl<'a> Runner<'a> {
                                 next += 1;
                             }
                         }
-                        if batch.len() > 1 {
+                        let facts_pending = hosts.iter().any(|&h| self.hosts[h].facts_pending);
+                        if batch.len() > 1 || (facts_pending && self.batchable(t, pc)) {
                             self.run_batch(&batch, hosts, pc, rescuable).await
                         } else {
                             self.run_task(t, hosts, pc, rescuable, false).await
@@ -630,7 +683,10 @@ impl<'a> Runner<'a> {
         if !top.is_empty() {
             ctx = ctx.with(&top);
         }
-        let ctx = ctx.with_context("hostvars", hostvars);
+        let mut ctx = ctx.with_context("hostvars", hostvars);
+        if let (true, Some(probe)) = (st.facts_pending, &self.fact_probe) {
+            ctx = ctx.with_shared(probe);
+        }
         let mut map = templated;
         map.extend(raw);
         map.extend(top);
@@ -1095,6 +1151,7 @@ impl<'a> Runner<'a> {
                 return Flow::Continue;
             }
         }
+        self.gather_pending(hosts, pc).await;
         let mut hosts = self.active(hosts);
         if hosts.is_empty() {
             return Flow::Continue;
@@ -1121,7 +1178,7 @@ impl<'a> Runner<'a> {
             .collect();
         // Phase 2: programs to hosts, all at once.
         let all: Vec<usize> = (0..plans.len()).collect();
-        let mut by_plan = self.exec_plans(&plans, &all).await;
+        let mut by_plan = self.exec_plans(&plans, &all, task).await;
         if task.until.is_some() {
             self.retry_until(task, &plans, &mut by_plan).await;
         }
@@ -1204,20 +1261,64 @@ impl<'a> Runner<'a> {
         pc: &PlayCtx<'_>,
         rescuable: bool,
     ) -> Flow {
+        let mut rest = tasks;
+        while !rest.is_empty() {
+            let done = self.run_batch_part(rest, hosts, pc, rescuable).await;
+            rest = &rest[done..];
+        }
+        Flow::Continue
+    }
+
+    /// Runs the first tasks of a batch; returns how many. Facts still
+    /// pending on a host travel in front of its tasks, in the same round
+    /// trip, as long as planning the tasks looked up no fact: the tasks are
+    /// planned with a probe on top of each such host's variables, and the
+    /// batch ends before the first task whose plan needed one. When even the
+    /// first did, the facts are gathered on their own first (0 tasks run).
+    async fn run_batch_part(
+        &mut self,
+        tasks: &[&Task],
+        hosts: &[usize],
+        pc: &PlayCtx<'_>,
+        rescuable: bool,
+    ) -> usize {
         let hosts = self.active(hosts);
         if hosts.is_empty() {
-            return Flow::Continue;
+            return tasks.len();
         }
+        let pending: Vec<bool> = hosts.iter().map(|&h| self.hosts[h].facts_pending).collect();
+        let hit = pending.contains(&true).then(|| {
+            let (probe, hit) = Shared::probe(facts::lookup_names());
+            self.fact_probe = Some(probe);
+            hit
+        });
         let hostvars = self.hostvars();
-        let mut plans: Vec<Vec<HostPlan>> = tasks
-            .iter()
-            .map(|t| {
-                hosts
-                    .iter()
-                    .map(|&h| self.plan_host(t, h, pc, &hostvars))
-                    .collect()
-            })
-            .collect();
+        let mut plans: Vec<Vec<HostPlan>> = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            let per_host: Vec<HostPlan> = hosts
+                .iter()
+                .map(|&h| self.plan_host(t, h, pc, &hostvars))
+                .collect();
+            if let Some(hit) = &hit {
+                // changed_when is judged after the run, with these plans'
+                // variables (no facts); templated connection variables are
+                // rendered from them too.
+                let needs_facts = hit.swap(false, std::sync::atomic::Ordering::Relaxed)
+                    || t.changed_when.is_some()
+                    || per_host.iter().any(|p| templated_connection(&p.vars));
+                if needs_facts {
+                    break;
+                }
+            }
+            plans.push(per_host);
+        }
+        self.fact_probe = None;
+        if plans.is_empty() {
+            self.gather_pending(&hosts, pc).await;
+            return 0;
+        }
+        let count = plans.len();
+        let tasks = &tasks[..count];
         // Each host's chain: the tasks with a program, up to the first task
         // already known to fail on the controller (its later tasks must not run).
         let mut jobs = Vec::new();
@@ -1237,6 +1338,12 @@ impl<'a> Runner<'a> {
                 if fails_here {
                     break;
                 }
+            }
+            if pending[hi] {
+                // Gathered as the user the tasks run as, as Ansible gathers
+                // with the play's become.
+                let become_ = chain.first().and_then(|c| c.2.clone());
+                chain.insert(0, (FACTS, facts_program(), become_));
             }
             if chain.is_empty() {
                 continue;
@@ -1260,6 +1367,8 @@ impl<'a> Runner<'a> {
         }
         let ctl = self.control_dir.path().to_path_buf();
         let progress = super::progress::Progress::new(self.report.printer);
+        let me = &*self;
+        let host_list = &hosts;
         let ran: Vec<(usize, TaskOutputs)> =
             futures::stream::iter(jobs.into_iter().map(|(hi, cell, target, chain)| {
                 let ctl = ctl.clone();
@@ -1271,7 +1380,18 @@ impl<'a> Runner<'a> {
                                 .iter()
                                 .map(|(_, p, b)| (p.as_slice(), b.as_ref()))
                                 .collect();
-                            conn.exec_chain(&progs).await
+                            let before = conn.round_trips();
+                            let r = conn.exec_chain(&progs).await;
+                            let what: Vec<String> = chain
+                                .iter()
+                                .map(|(ti, _, _)| match *ti {
+                                    FACTS => "Gathering Facts".to_string(),
+                                    ti => tasks[ti].display_name(),
+                                })
+                                .collect();
+                            let name = &me.hosts[host_list[hi]].name;
+                            me.trace_trips(name, conn.round_trips() - before, &what);
+                            r
                         }
                         Err(e) => Err(ConnError::Unreachable(e)),
                     };
@@ -1298,6 +1418,19 @@ impl<'a> Runner<'a> {
                 outs.insert((ti, hi), o);
             }
         }
+        if hit.is_some() {
+            self.report.task("Gathering Facts", "TASK");
+            for (hi, &h) in hosts.iter().enumerate() {
+                if pending[hi] {
+                    self.hosts[h].facts_pending = false;
+                    let out = match outs.remove(&(FACTS, hi)) {
+                        Some(r) => r.map_err(|e| e.to_string()),
+                        None => Err("no answer to the facts program".to_string()),
+                    };
+                    self.take_facts(h, out);
+                }
+            }
+        }
         for (ti, task) in tasks.iter().enumerate() {
             let active: Vec<usize> = (0..hosts.len())
                 .filter(|&hi| {
@@ -1321,7 +1454,7 @@ impl<'a> Runner<'a> {
                 })
                 .collect();
             if !missing.is_empty() {
-                for (hi, o) in self.exec_plans(&plans[ti], &missing).await {
+                for (hi, o) in self.exec_plans(&plans[ti], &missing, task).await {
                     outs.insert((ti, hi), o);
                 }
             }
@@ -1330,7 +1463,7 @@ impl<'a> Runner<'a> {
                 self.finish_host(task, &mut plans[ti][hi], out, rescuable, false);
             }
         }
-        Flow::Continue
+        count
     }
 
     /// Sends the programs of the given plans to their hosts, all at once
@@ -1339,6 +1472,7 @@ impl<'a> Runner<'a> {
         &self,
         plans: &[HostPlan],
         which: &[usize],
+        task: &Task,
     ) -> HashMap<usize, Result<ExecOutput, ConnError>> {
         let mut jobs = Vec::new();
         for &pi in which {
@@ -1389,7 +1523,14 @@ impl<'a> Runner<'a> {
                 let last = runs.len() - 1;
                 for (i, (n, cell, target, program)) in runs.into_iter().enumerate() {
                     let r = match connect(&cell, target, &ctl).await {
-                        Ok(conn) => conn.exec(&program, become_.as_ref()).await,
+                        Ok(conn) => {
+                            let before = conn.round_trips();
+                            let r = conn.exec(&program, become_.as_ref()).await;
+                            let name = &self.hosts[plans[pi].host].name;
+                            let what = [task.display_name()];
+                            self.trace_trips(name, conn.round_trips() - before, &what);
+                            r
+                        }
                         Err(e) => Err(ConnError::Unreachable(e)),
                     };
                     let stop = i < last
@@ -1551,7 +1692,7 @@ impl<'a> Runner<'a> {
                 ));
             }
             tokio::time::sleep(std::time::Duration::from_secs(u64::from(delay))).await;
-            by_plan.extend(self.exec_plans(plans, &pending).await);
+            by_plan.extend(self.exec_plans(plans, &pending, task).await);
         }
     }
 
@@ -2014,6 +2155,27 @@ fn merge_outputs(mut outs: Vec<Result<ExecOutput, ConnError>>) -> Result<ExecOut
         }
     }
     Ok(merged)
+}
+
+/// The facts program's place in a host's chain of tasks.
+const FACTS: usize = usize::MAX;
+
+fn facts_program() -> Vec<u8> {
+    protocol::task_program(
+        &[facts::SCRIPT.to_string()],
+        &protocol::ProgramOptions::default(),
+    )
+    .into_bytes()
+}
+
+/// Whether a connection variable is a template (rendered from the plan's
+/// variables, which have no facts while those are on their way).
+fn templated_connection(vars: &Map<String, Value>) -> bool {
+    crate::connection::CONNECTION_VARS.iter().any(|k| {
+        vars.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(Templar::is_template)
+    })
 }
 
 /// The program of one task on one host.
