@@ -382,3 +382,27 @@ fn a_first_task_that_reads_facts_waits_for_them() {
     run.assert_stderr_contains("<web1> 1 round trip: only on Debian\n");
     assert!(t.scratch(0).join("deb").is_dir());
 }
+
+#[test]
+fn plays_reuse_the_warm_connection_of_the_play_before() {
+    // The same TCP connection (SSH_CONNECTION names the client's port) serves
+    // both plays: no second handshake.
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo "$SSH_CONNECTION" >> {{ scratch }}/conn
+- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: echo "$SSH_CONNECTION" >> {{ scratch }}/conn
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(2);
+    let seen = support::playbook::read(&t.scratch(0).join("conn"));
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines.len(), 2, "{seen}");
+    assert!(!lines[0].is_empty());
+    assert_eq!(lines[0], lines[1], "a new connection for the second play");
+}
