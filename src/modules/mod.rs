@@ -360,6 +360,21 @@ mod tests {
     }
 
     #[test]
+    fn the_book_roles_collection_names_resolve() {
+        for (name, module) in [
+            ("community.docker.docker_compose_v2", "docker_compose"),
+            ("community.docker.docker_swarm", "docker_swarm"),
+            ("community.docker.docker_stack", "docker_stack"),
+            ("community.docker.docker_image", "docker_image"),
+            ("community.general.haproxy", "haproxy"),
+            ("ansible.builtin.uri", "uri"),
+            ("ansible.builtin.slurp", "slurp"),
+        ] {
+            assert_eq!(lookup(name).map(|m| m.name()), Some(module), "{name}");
+        }
+    }
+
+    #[test]
     fn unknown_argument_is_named() {
         let err = normalize(
             lookup("file").unwrap(),
