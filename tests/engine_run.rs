@@ -406,3 +406,55 @@ fn plays_reuse_the_warm_connection_of_the_play_before() {
     assert!(!lines[0].is_empty());
     assert_eq!(lines[0], lines[1], "a new connection for the second play");
 }
+
+#[test]
+fn a_play_whose_hosts_all_failed_ends_the_playbook() {
+    // Ansible stops at a play where every host failed: later plays (here,
+    // on hosts that did not fail) do not run.
+    let t = Test::new()
+        .hosts(2)
+        .inventory_extra("[first]\nweb1\n[second]\nweb2\n")
+        .playbook(
+            r#"
+- hosts: first
+  gather_facts: false
+  tasks:
+    - fail:
+        msg: refused
+- hosts: second
+  gather_facts: false
+  tasks:
+    - file:
+        path: "{{ scratch }}/ran"
+        state: touch
+"#,
+        );
+    let run = t.run(&[]);
+    run.assert_exit(2)
+        .assert_stdout_contains("NO MORE HOSTS LEFT");
+    assert!(!t.scratch(1).join("ran").exists(), "the second play ran");
+}
+
+#[test]
+fn meta_end_play_ends_only_its_play() {
+    let t = Test::new().hosts(1).playbook(
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - meta: end_play
+    - file:
+        path: "{{ scratch }}/not"
+        state: touch
+- hosts: web
+  gather_facts: false
+  tasks:
+    - file:
+        path: "{{ scratch }}/next"
+        state: touch
+"#,
+    );
+    t.run(&[]).assert_exit(0).assert_changed(1);
+    assert!(!t.scratch(0).join("not").exists());
+    assert!(t.scratch(0).join("next").exists());
+}

@@ -231,7 +231,9 @@ pub fn run_command(args: RunArgs, printer: &Printer, check_only: bool) -> Result
     let interrupted = rt.block_on(async {
         let work = async {
             for (play, vars_files) in playbook.plays.iter().zip(files) {
-                runner.run_play(play, vars_files).await?;
+                if !runner.run_play(play, vars_files).await? {
+                    break;
+                }
             }
             Ok::<(), String>(())
         };

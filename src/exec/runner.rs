@@ -198,20 +198,23 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Runs one play. An error is a play that cannot start (a `hosts:` or
-    /// `serial:` template that does not render): Ansible stops the playbook there.
+    /// Runs one play; `Ok(false)` when the playbook ends with it, as in
+    /// Ansible: a batch whose hosts all failed, or a failure that any_errors_fatal
+    /// or max_fail_percentage makes fatal, stops the later plays too. An error is
+    /// a play that cannot start (a `hosts:` or `serial:` template that does
+    /// not render): Ansible stops the playbook there.
     pub async fn run_play(
         &mut self,
         play: &Play,
         vars_files: Map<String, Value>,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         self.report.play(&play.name);
         let (pattern, serial) = self.play_keywords(play, &vars_files)?;
         let (selected, warnings) = match self.inv.select(&pattern) {
             Ok(x) => x,
             Err(e) => {
                 self.report.warn(&e.to_string());
-                return Ok(());
+                return Ok(true);
             }
         };
         for w in warnings {
@@ -235,7 +238,7 @@ impl<'a> Runner<'a> {
         }
         if hosts.is_empty() {
             self.report.printer.line("skipping: no hosts matched");
-            return Ok(());
+            return Ok(true);
         }
         for &h in &hosts {
             self.hosts[h].ended = false;
@@ -275,17 +278,24 @@ impl<'a> Runner<'a> {
             }
             // A play whose tasks all stayed on the controller still gathers.
             self.gather_pending(&batch, &play_ctx).await;
-            if flow == Flow::EndPlay || self.abort_batch(play, &batch) {
-                if self.hosts_left(&batch) == 0
-                    || play.any_errors_fatal
-                    || play.max_fail_percentage.is_some()
-                {
+            let abort = self.abort_batch(play, &batch);
+            // A batch that failed whole ends the playbook, as in Ansible, except
+            // that max_fail_percentage, when set, has the say (Ansible stops even
+            // at 100%, which its users report as a bug: ansible/ansible#76915).
+            let all_failed = self.hosts_left(&batch) == 0 && play.max_fail_percentage.is_none();
+            if flow == Flow::EndPlay || abort || all_failed {
+                let failures = batch
+                    .iter()
+                    .any(|&h| self.hosts[h].failed || self.hosts[h].unreachable);
+                // `meta: end_play` ends this play only.
+                let fatal = all_failed || (failures && (abort || flow == Flow::EndPlay));
+                if fatal {
                     self.report.printer.line("\nNO MORE HOSTS LEFT *************************************************************");
                 }
-                break;
+                return Ok(!fatal);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn hosts_left(&self, batch: &[usize]) -> usize {
