@@ -27,6 +27,17 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// The per-host results of the task being reported (JSON output).
+    fn current_hosts(&mut self) -> Option<&mut serde_json::Map<String, Value>> {
+        self.plays
+            .last_mut()
+            .and_then(|p| p.get_mut("tasks"))
+            .and_then(|t| t.as_array_mut())
+            .and_then(|t| t.last_mut())
+            .and_then(|t| t.get_mut("hosts"))
+            .and_then(Value::as_object_mut)
+    }
+
     fn banner(&self, kind: &str, name: &str) {
         let head = format!("{kind} [{name}] ");
         let stars = "*".repeat(79usize.saturating_sub(head.len()).max(3));
@@ -61,14 +72,7 @@ impl<'a> Report<'a> {
         } else {
             result.clone()
         };
-        if let Some(Value::Object(hosts)) = self
-            .plays
-            .last_mut()
-            .and_then(|p| p.get_mut("tasks"))
-            .and_then(|t| t.as_array_mut())
-            .and_then(|t| t.last_mut())
-            .and_then(|t| t.get_mut("hosts"))
-        {
+        if let Some(hosts) = self.current_hosts() {
             hosts.insert(host.to_string(), shown.clone());
         }
         if self.diff && !no_log {
@@ -97,14 +101,7 @@ impl<'a> Report<'a> {
     /// One item of a looped include (run, or skipped by `when`), the way
     /// Ansible shows it.
     pub fn included(&mut self, host: &str, what: &str, item: &str, skipped: bool) {
-        if let Some(Value::Object(hosts)) = self
-            .plays
-            .last_mut()
-            .and_then(|p| p.get_mut("tasks"))
-            .and_then(|t| t.as_array_mut())
-            .and_then(|t| t.last_mut())
-            .and_then(|t| t.get_mut("hosts"))
-        {
+        if let Some(hosts) = self.current_hosts() {
             let entry = hosts
                 .entry(host.to_string())
                 .or_insert_with(|| json!({"changed": false, "results": []}));
@@ -179,14 +176,7 @@ impl<'a> Report<'a> {
             m.remove("changed");
             m.remove("failed");
         }
-        if let Some(Value::Object(hosts)) = self
-            .plays
-            .last_mut()
-            .and_then(|p| p.get_mut("tasks"))
-            .and_then(|t| t.as_array_mut())
-            .and_then(|t| t.last_mut())
-            .and_then(|t| t.get_mut("hosts"))
-        {
+        if let Some(hosts) = self.current_hosts() {
             hosts.insert(host.to_string(), result.clone());
         }
         let body = serde_json::to_string_pretty(&shown).unwrap_or_default();

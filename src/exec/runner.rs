@@ -327,18 +327,11 @@ impl<'a> Runner<'a> {
     /// Gathers the facts still pending on these hosts, in a round trip of
     /// their own (when the next step cannot take them along).
     async fn gather_pending(&mut self, hosts: &[usize], pc: &PlayCtx<'_>) {
-        let need: Vec<usize> = hosts
-            .iter()
-            .copied()
-            .filter(|&h| self.hosts[h].facts_pending)
-            .collect();
+        let need = self.hosts_where(hosts, |st| st.facts_pending);
         for &h in &need {
             self.hosts[h].facts_pending = false;
         }
-        let need: Vec<usize> = need
-            .into_iter()
-            .filter(|&h| !self.hosts[h].unreachable && !self.hosts[h].failed)
-            .collect();
+        let need = self.hosts_where(&need, |st| !st.unreachable && !st.failed);
         if !need.is_empty() {
             self.gather_facts(&need, pc).await;
         }
@@ -482,11 +475,7 @@ impl<'a> Runner<'a> {
                         let mut flow = self
                             .run_nodes(&b.block, &entered, pc, rescuable || has_rescue)
                             .await;
-                        let failed: Vec<usize> = entered
-                            .iter()
-                            .copied()
-                            .filter(|&h| self.hosts[h].failed && !self.hosts[h].unreachable)
-                            .collect();
+                        let failed = self.hosts_where(&entered, |st| st.failed && !st.unreachable);
                         if has_rescue && !failed.is_empty() && flow == Flow::Continue {
                             for &h in &failed {
                                 let st = &mut self.hosts[h];
@@ -498,19 +487,12 @@ impl<'a> Runner<'a> {
                         }
                         if !b.always.is_empty() && flow == Flow::Continue {
                             // `always` runs for hosts that failed in the block too.
-                            let still_failed: Vec<usize> = entered
-                                .iter()
-                                .copied()
-                                .filter(|&h| self.hosts[h].failed)
-                                .collect();
+                            let still_failed = self.hosts_where(&entered, |st| st.failed);
                             for &h in &still_failed {
                                 self.hosts[h].failed = false;
                             }
-                            let always_hosts: Vec<usize> = entered
-                                .iter()
-                                .copied()
-                                .filter(|&h| !self.hosts[h].unreachable && !self.hosts[h].ended)
-                                .collect();
+                            let always_hosts =
+                                self.hosts_where(&entered, |st| !st.unreachable && !st.ended);
                             flow = self
                                 .run_nodes(&b.always, &always_hosts, pc, rescuable)
                                 .await;
@@ -543,12 +525,15 @@ impl<'a> Runner<'a> {
     }
 
     fn active(&self, hosts: &[usize]) -> Vec<usize> {
+        self.hosts_where(hosts, |st| !st.failed && !st.unreachable && !st.ended)
+    }
+
+    /// The hosts of `hosts` whose state passes `keep`, in order.
+    fn hosts_where(&self, hosts: &[usize], keep: impl Fn(&HostState) -> bool) -> Vec<usize> {
         hosts
             .iter()
             .copied()
-            .filter(|&h| {
-                !self.hosts[h].failed && !self.hosts[h].unreachable && !self.hosts[h].ended
-            })
+            .filter(|&h| keep(&self.hosts[h]))
             .collect()
     }
 
@@ -588,14 +573,11 @@ impl<'a> Runner<'a> {
                 }
                 n
             };
-            let notified: Vec<usize> = hosts
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    !self.hosts[i].unreachable && (!self.hosts[i].failed || pc.play.force_handlers)
-                })
-                .filter(|&i| self.hosts[i].notified.iter().any(|n| names.contains(n)))
-                .collect();
+            let notified = self.hosts_where(hosts, |st| {
+                !st.unreachable
+                    && (!st.failed || pc.play.force_handlers)
+                    && st.notified.iter().any(|n| names.contains(n))
+            });
             if notified.is_empty() {
                 continue;
             }
