@@ -1489,16 +1489,7 @@ impl<'a> Runner<'a> {
                     (Some(t), None) => t.clone(),
                     _ => self.target_for(&conn_name, &p.vars, &p.magic),
                 };
-                let program = protocol::task_program(
-                    &p.bodies[start..end],
-                    &protocol::ProgramOptions {
-                        check: p.check,
-                        diff: p.diff,
-                        env: &p.env,
-                        items_apart: split,
-                    },
-                )
-                .into_bytes();
+                let program = items_program(p, &p.bodies[start..end], split);
                 runs.push((end - start, self.conn_cell(&conn_name), target, program));
                 start = end;
             }
@@ -2172,13 +2163,19 @@ fn templated_connection(vars: &Map<String, Value>) -> bool {
 
 /// The program of one task on one host.
 fn plan_program(p: &HostPlan) -> Vec<u8> {
+    items_program(p, &p.bodies, false)
+}
+
+/// A program of some of a plan's bodies, with the plan's settings;
+/// `items_apart` when its output is merged with others (see exec_plans).
+fn items_program(p: &HostPlan, bodies: &[String], items_apart: bool) -> Vec<u8> {
     protocol::task_program(
-        &p.bodies,
+        bodies,
         &protocol::ProgramOptions {
             check: p.check,
             diff: p.diff,
             env: &p.env,
-            items_apart: false,
+            items_apart,
         },
     )
     .into_bytes()
