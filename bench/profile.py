@@ -2,8 +2,11 @@
 """Where the time goes (bench/README.md): for the idempotent 30-task run on
 the running bench servers, wall time, controller CPU (the tool and its ssh
 processes) and server CPU (the containers' cpuacct), next to plain `ssh true`,
-a one-task playbook and the floor script. Run after bench/run has booted the
-servers: bench/profile.py --condaplay BINARY [--servers 10] [--repeat 5]"""
+a one-task playbook and the floor script. With --kex, the same connections
+again with the classical curve25519-sha256 key exchange instead of OpenSSH's
+default (sntrup761x25519 on OpenSSH 9.x), to show what the post-quantum
+handshake costs. Run after bench/run has booted the servers:
+bench/profile.py --condaplay BINARY [--servers 10] [--repeat 5] [--kex]"""
 
 import argparse
 import os
@@ -45,6 +48,8 @@ def main():
     ap.add_argument("--condaplay", required=True)
     ap.add_argument("--servers", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--kex", action="store_true",
+                    help="add rows with -o KexAlgorithms=curve25519-sha256")
     a = ap.parse_args()
     names = [f"bench{i:02}" for i in range(1, a.servers + 1)]
     inv = subprocess.run([a.condaplay, "lab", "inventory"], capture_output=True, text=True,
@@ -54,20 +59,36 @@ def main():
     work = tempfile.mkdtemp(prefix="cpprof")
     with open(f"{work}/inventory.ini", "w") as f:
         f.write("[bench]\n" + "\n".join(lines) + "\n")
+    classical = "-o KexAlgorithms=curve25519-sha256"
+    with open(f"{work}/classical.ini", "w") as f:
+        f.write("[bench]\n" + "\n".join(
+            l.replace("ansible_ssh_common_args='", f"ansible_ssh_common_args='{classical} ")
+            for l in lines) + "\n")
     wl = open(os.path.join(HERE, "workload.yml")).read()
     with open(f"{work}/one.yml", "w") as f:
         f.write(wl[:wl.index("    - name: directory 2")])
     ssh = " ".join(["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={KNOWN}", "-i", KEY])
+    workload = os.path.join(HERE, "workload.yml")
+
+    def on_all(ssh, command):
+        return ["sh", "-c", " ".join(f"{ssh} root@{ip} {command} &" for ip in ips) + " wait"]
+
+    def condaplay(playbook, inventory):
+        return [a.condaplay, "run", playbook, "-i", inventory, "-f", str(a.servers)]
+
+    floor = f"sh -s < {HERE}/floor.sh >/dev/null"
     cases = {
-        "ssh true (connection only)": ["sh", "-c", " ".join(
-            f"{ssh} root@{ip} true &" for ip in ips) + " wait"],
-        "floor script": ["sh", "-c", " ".join(
-            f"{ssh} root@{ip} sh -s < {HERE}/floor.sh >/dev/null &" for ip in ips) + " wait"],
-        "condaplay, 1 task": [a.condaplay, "run", "one.yml", "-i", "inventory.ini",
-                              "-f", str(a.servers)],
-        "condaplay, 30 tasks": [a.condaplay, "run", os.path.join(HERE, "workload.yml"), "-i",
-                                "inventory.ini", "-f", str(a.servers)],
+        "ssh true (connection only)": on_all(ssh, "true"),
+        "floor script": on_all(ssh, floor),
+        "condaplay, 1 task": condaplay("one.yml", "inventory.ini"),
+        "condaplay, 30 tasks": condaplay(workload, "inventory.ini"),
     }
+    if a.kex:
+        cases.update({
+            "ssh true, curve25519-sha256": on_all(f"{ssh} {classical}", "true"),
+            "floor script, curve25519-sha256": on_all(f"{ssh} {classical}", floor),
+            "condaplay, 30 tasks, curve25519-sha256": condaplay(workload, "classical.ini"),
+        })
     rows = {k: [] for k in cases}
     for _ in range(a.repeat):
         for name, argv in cases.items():

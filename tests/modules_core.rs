@@ -95,6 +95,38 @@ fn copy_keeps_owner_and_mode_of_an_existing_file() {
 }
 
 #[test]
+fn copy_of_unchanged_content_fixes_attributes_only_and_never_validates() {
+    // Unchanged text is compared through a pipe before anything is written;
+    // that path must still fix the mode, skip validate (as Ansible: validate
+    // runs only for a file about to change) and leave force: false alone.
+    let h = Host::start();
+    let f = h.sshd.scratch().join("same");
+    std::fs::write(&f, "same\n").unwrap();
+    h.sh(&format!("chmod 0600 {}", f.display()));
+    let args = format!(
+        "dest: {}\ncontent: \"same\\n\"\nmode: \"0644\"\nvalidate: \"false %s\"",
+        f.display()
+    );
+    let o = h.module("copy", &args);
+    assert!(o.changed && !o.failed, "{:?}", o.msg);
+    assert_eq!(h.sh(&format!("stat -c %a {}", f.display())).trim(), "644");
+    assert!(!h.module("copy", &args).changed);
+    let o = h.module(
+        "copy",
+        &format!(
+            "dest: {}\ncontent: other\nvalidate: \"false %s\"",
+            f.display()
+        ),
+    );
+    assert!(o.failed, "a failing validate must refuse new content");
+    let o = h.module(
+        "copy",
+        &format!("dest: {}\ncontent: other\nforce: false", f.display()),
+    );
+    assert!(!o.changed && !o.failed);
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "same\n");
+}
+#[test]
 fn copy_writes_every_byte_as_given_text_or_binary() {
     // Text travels through the shell's printf, binary (NUL bytes, invalid
     // UTF-8) as base64: both must land byte for byte, and stay idempotent.

@@ -74,6 +74,8 @@ const RUN: &str = r#"cp_do() {
     cp_snap > "$CP_TMP/after"
     cmp -s "$CP_TMP/before" "$CP_TMP/after" || cp_changed
   fi
+  # The outputs of several apt-get calls add up; the files appear only when
+  # apt-get ran, so a task with nothing to do leaves CP_TMP empty (no rm).
   cat "$CP_TMP/out" >> "$CP_TMP/allout"; cat "$CP_TMP/err" >> "$CP_TMP/allerr"
 }
 cp_apt_fail() {
@@ -82,7 +84,6 @@ cp_apt_fail() {
   [ -n "$cp_miss" ] && cp_fail "No package matching '$cp_miss' is available"
   cp_fail "'apt-get $*' failed: $(grep '^E:' "$CP_TMP/err" | tr '\n' ' ')"
 }
-: > "$CP_TMP/allout"; : > "$CP_TMP/allerr"
 "#;
 
 impl Module for Apt {

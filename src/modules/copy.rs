@@ -83,18 +83,28 @@ pub(super) fn put_body(
             msg: "must name a file, not a directory".into(),
         });
     }
-    b.push_str(&sh::write_file("\"$CP_TMP/new\"", data));
     if !args.bool("force", true)? {
         b.push_str(&format!("[ -e {d} ] && {{ cp_ret dest {d}; exit 0; }}\n"));
+    }
+    let mode = sh::quote(&args.mode("mode")?.unwrap_or_default());
+    let owner = sh::quote(&args.str("owner")?.unwrap_or_default());
+    let group = sh::quote(&args.str("group")?.unwrap_or_default());
+    match sh::text_word(data) {
+        // Text is compared through a pipe before anything is written: an
+        // unchanged file leaves no scratch file behind, so the task ends
+        // without an `rm` (the idempotent run's most common case).
+        Some(word) => b.push_str(&format!(
+            "cp_c={word}\n\
+             if [ -f {d} ] && printf '%s' \"$cp_c\" | cmp -s - {d}; then cp_attrs {d} {mode} {owner} {group}; cp_ret dest {d}; exit 0; fi\n\
+             printf '%s' \"$cp_c\" > \"$CP_TMP/new\" || cp_fail 'cannot write a temporary file'\n"
+        )),
+        None => b.push_str(&sh::write_file("\"$CP_TMP/new\"", data)),
     }
     if let Some(v) = args.str("validate")? {
         // `%s` is the candidate file, as in Ansible.
         let cmd = v.replace("%s", "\"$CP_TMP/new\"");
         b.push_str(&format!("( {cmd} ) >\"$CP_TMP/vout\" 2>&1 || {{ cp_recf ret.validate_output \"$CP_TMP/vout\"; cp_fail 'failed to validate'; }}\n"));
     }
-    let mode = sh::quote(&args.mode("mode")?.unwrap_or_default());
-    let owner = sh::quote(&args.str("owner")?.unwrap_or_default());
-    let group = sh::quote(&args.str("group")?.unwrap_or_default());
     let backup = u8::from(args.bool("backup", false)?);
     b.push_str(&format!(
         "cp_put \"$CP_TMP/new\" {d} {mode} {owner} {group} {backup}\ncp_ret dest {d}\n"

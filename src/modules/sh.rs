@@ -19,17 +19,8 @@ pub fn quote(s: &str) -> String {
 /// here-document. Either way no byte of the data is interpreted.
 pub fn write_file(dest: &str, data: &[u8]) -> String {
     use base64::Engine;
-    const WORD_MAX: usize = 64 << 10;
-    if data.len() <= WORD_MAX && !data.contains(&0) {
-        if let Ok(text) = std::str::from_utf8(data) {
-            let mut out = String::with_capacity(data.len() + 32);
-            out.push_str("printf '%s' ");
-            out.push_str(&quote(text));
-            out.push_str(" > ");
-            out.push_str(dest);
-            out.push_str(" || cp_fail 'cannot write a temporary file'\n");
-            return out;
-        }
+    if let Some(word) = text_word(data) {
+        return format!("printf '%s' {word} > {dest} || cp_fail 'cannot write a temporary file'\n");
     }
     let encoded = base64::engine::general_purpose::STANDARD.encode(data);
     let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 + 64);
@@ -42,6 +33,16 @@ pub fn write_file(dest: &str, data: &[u8]) -> String {
     }
     out.push_str("CP_B64_END\n");
     out
+}
+
+/// `data` as one quoted shell word, when the shell can hold it as text: UTF-8
+/// without NUL bytes and at most 64 KiB (the rest travels as base64).
+pub fn text_word(data: &[u8]) -> Option<String> {
+    const WORD_MAX: usize = 64 << 10;
+    if data.len() > WORD_MAX || data.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(data).ok().map(quote)
 }
 
 /// Splits a command line like a POSIX shell would (for `k=v` strings and `command:`).

@@ -12,9 +12,9 @@ pub struct Systemd;
 /// states it counts as enabled). A unit whose file state `show` leaves open
 /// (SysV scripts: generated, or empty) asks is-enabled itself.
 const SHOW: &str = r#"cp_show() {
-  systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p MainPID -- "$cp_u" > "$CP_TMP/show" 2>/dev/null
+  cp_out=$(systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p MainPID -- "$cp_u" 2>/dev/null)
   cp_load=; cp_active=; cp_ufs=; cp_status=
-  while IFS= read -r cp_l; do
+  [ -n "$cp_out" ] && while IFS= read -r cp_l; do
     cp_status="$cp_status$cp_l
 "
     case $cp_l in
@@ -22,7 +22,9 @@ const SHOW: &str = r#"cp_show() {
       ActiveState=*) cp_active=${cp_l#*=} ;;
       UnitFileState=*) cp_ufs=${cp_l#*=} ;;
     esac
-  done < "$CP_TMP/show"
+  done <<CP_SHOW_END
+$cp_out
+CP_SHOW_END
   case $cp_ufs in generated|'') cp_ufs=$(systemctl is-enabled -- "$cp_u" 2>/dev/null) ;; esac
 }
 cp_enabled() {
