@@ -125,6 +125,19 @@ fn copy_of_unchanged_content_fixes_attributes_only_and_never_validates() {
     );
     assert!(!o.changed && !o.failed);
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "same\n");
+    // Content over 64 KiB travels as base64 into a scratch file first; an
+    // unchanged destination is still not validated.
+    let big = h.sshd.scratch().join("big");
+    let text = "x".repeat(70 << 10);
+    std::fs::write(&big, &text).unwrap();
+    let o = h.module(
+        "copy",
+        &format!(
+            "dest: {}\ncontent: {text}\nvalidate: \"false %s\"",
+            big.display()
+        ),
+    );
+    assert!(!o.changed && !o.failed, "{:?}", o.msg);
 }
 #[test]
 fn copy_writes_every_byte_as_given_text_or_binary() {

@@ -89,16 +89,23 @@ pub(super) fn put_body(
     let mode = sh::quote(&args.mode("mode")?.unwrap_or_default());
     let owner = sh::quote(&args.str("owner")?.unwrap_or_default());
     let group = sh::quote(&args.str("group")?.unwrap_or_default());
+    // An unchanged destination only gets its attributes fixed: no validate
+    // (Ansible validates only a file about to change), no scratch file left to
+    // remove. Text is compared through a pipe before anything is written.
+    let unchanged =
+        format!("then cp_attrs {d} {mode} {owner} {group}; cp_ret dest {d}; exit 0; fi\n");
     match sh::text_word(data) {
-        // Text is compared through a pipe before anything is written: an
-        // unchanged file leaves no scratch file behind, so the task ends
-        // without an `rm` (the idempotent run's most common case).
         Some(word) => b.push_str(&format!(
             "cp_c={word}\n\
-             if [ -f {d} ] && printf '%s' \"$cp_c\" | cmp -s - {d}; then cp_attrs {d} {mode} {owner} {group}; cp_ret dest {d}; exit 0; fi\n\
+             if [ -f {d} ] && printf '%s' \"$cp_c\" | cmp -s - {d}; {unchanged}\
              printf '%s' \"$cp_c\" > \"$CP_TMP/new\" || cp_fail 'cannot write a temporary file'\n"
         )),
-        None => b.push_str(&sh::write_file("\"$CP_TMP/new\"", data)),
+        None => {
+            b.push_str(&sh::write_file("\"$CP_TMP/new\"", data));
+            b.push_str(&format!(
+                "if [ -f {d} ] && cmp -s \"$CP_TMP/new\" {d}; {unchanged}"
+            ));
+        }
     }
     if let Some(v) = args.str("validate")? {
         // `%s` is the candidate file, as in Ansible.
