@@ -11,6 +11,8 @@ pub struct Systemd;
 /// `cp_enabled` answers as `systemctl is-enabled` would (exit 0 for the
 /// states it counts as enabled). A unit whose file state `show` leaves open
 /// (SysV scripts: generated, or empty) asks is-enabled itself.
+/// The output stays in a variable rather than a scratch file, so an
+/// idempotent task leaves nothing in CP_TMP to remove.
 const SHOW: &str = r#"cp_show() {
   cp_out=$(systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p MainPID -- "$cp_u" 2>/dev/null)
   cp_load=; cp_active=; cp_ufs=; cp_status=
